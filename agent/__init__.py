@@ -1,0 +1,1 @@
+"""The agent: settings, chat models, the tool loop, traces, batch drafting and the CLI."""

@@ -1,0 +1,85 @@
+"""The one settings object of the product.
+
+Every knob lives here, read from the environment (prefix ``AGENT_``) or a ``.env`` file.
+Nothing reads the environment at import time: build ``Settings()`` once at the edge (CLI,
+app, API) and pass it down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository root (where ``data/`` and ``prompts/`` live).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The demo shop shipped with the project.
+DEMO_DATA_DIR = PROJECT_ROOT / "data" / "demo"
+#: Prompts and copy templates.
+PROMPTS_DIR = PROJECT_ROOT / "prompts"
+
+
+class Settings(BaseSettings):
+    """Settings of the marketing assistant (environment prefix ``AGENT_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGENT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=DEMO_DATA_DIR, description="The shop's data (Parquet files).")
+    state_dir: Path = Field(
+        default=PROJECT_ROOT / ".state",
+        description="Caches, indexes, traces, drafts and checkpoints (git-ignored).",
+    )
+    provider: Literal["offline", "openai"] = Field(
+        default="offline", description="offline (embedded) or openai (compatible)."
+    )
+    openai_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint.")
+    openai_api_key: SecretStr = Field(default=SecretStr("not-needed"))
+    model: str = Field(default="gpt-4o-mini", description="Model name at the endpoint.")
+    request_timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+    local_polish: bool = Field(
+        default=False,
+        description="Rephrase template copy with SmolLM2 (needs the local-llm extra).",
+    )
+    max_steps: int = Field(default=8, ge=1, le=50, description="Tool-loop steps per request.")
+    chroma_host: str | None = Field(default=None, description="Chroma server host (else embedded).")
+    chroma_port: int = Field(default=8000)
+    link_allowlist: list[str] = Field(
+        default_factory=lambda: ["https://shop.example.com"],
+        description="Link prefixes a draft may contain.",
+    )
+    shop_name: str = Field(default="Northwind Goods")
+    frequency_cap_days: int = Field(default=7, ge=0)
+    allow_protected_targeting: bool = Field(
+        default=False, description="Allow gender/age as targeting keys (audited when on)."
+    )
+    ui_host: str = Field(default="127.0.0.1")
+    ui_port: int = Field(default=7860)
+    ui_users: dict[str, SecretStr] = Field(
+        default_factory=dict, description='Login users as JSON, e.g. {"ana": "secret"}.'
+    )
+    ui_concurrency: int = Field(default=4, ge=1)
+    allowed_dirs: list[Path] = Field(
+        default_factory=list,
+        description="Extra directories imports and exports may touch (besides data/state/cwd).",
+    )
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        self.state_dir = self.state_dir.expanduser().resolve()
+        return self
+
+    @property
+    def cache_dir(self) -> Path:
+        """Profile caches and the product index."""
+        return self.state_dir / "cache"
+
+    @property
+    def trace_dir(self) -> Path:
+        """One JSONL trace file per run."""
+        return self.state_dir / "traces"
