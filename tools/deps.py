@@ -67,7 +67,7 @@ class ToolDeps:
         from tools.recommend import load_recommender
 
         with self._lock:
-            return load_recommender(self.shop, self.profiles, self.products)
+            return load_recommender(self.shop, self.profiles)
 
     @cached_property
     def uplift(self) -> UpliftModel:

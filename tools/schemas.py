@@ -155,3 +155,31 @@ class ToolResult(BaseModel):
     def summary(self) -> str:
         """One plain-language line describing the result."""
         return type(self).__name__
+
+
+class SegmentFilter(Strict):
+    """Which customers to select. Every field is optional; unset fields do not filter."""
+
+    segments: list[SegmentName] | None = Field(
+        default=None, description="RFM segment names, e.g. ['at_risk', 'cannot_lose']."
+    )
+    categories: list[str] | None = Field(
+        default=None, description="Category affinity: customers whose top categories include any."
+    )
+    min_churn_risk: float | None = Field(default=None, ge=0, le=1)
+    max_churn_risk: float | None = Field(default=None, ge=0, le=1)
+    min_days_since_purchase: int | None = Field(default=None, ge=0)
+    max_days_since_purchase: int | None = Field(default=None, ge=0)
+    min_spend: float | None = Field(default=None, ge=0, description="Lifetime spend at least.")
+    max_spend: float | None = Field(default=None, ge=0, description="Lifetime spend at most.")
+    consent_channel: Channel | None = Field(
+        default=None, description="Only customers who consented to this channel."
+    )
+    language: Language | None = None
+    city: str | None = None
+    gender: Gender | None = Field(
+        default=None, description="Protected attribute: refused unless settings allow it."
+    )
+    min_age: int | None = Field(default=None, ge=0, description="Protected attribute.")
+    max_age: int | None = Field(default=None, ge=0, description="Protected attribute.")
+    limit: int = Field(default=10, ge=1, le=100, description="How many sample profiles to return.")
