@@ -67,13 +67,16 @@ def args_model(func: ToolFunction) -> type[Any]:
     from pydantic import Field, create_model
 
     _, arg_docs = describe_tool(func)
-    hints = inspect.get_annotations(func, eval_str=True)
+    raw = inspect.get_annotations(func)
     fields: dict[str, Any] = {}
     for name, param in inspect.signature(func).parameters.items():
-        if name == "deps":
+        if name == "deps":  # only under TYPE_CHECKING in most tool modules: never evaluated
             continue
+        hint = raw[name]
+        if isinstance(hint, str):
+            hint = eval(hint, vars(inspect.getmodule(func)))  # our own annotations only
         default = ... if param.default is inspect.Parameter.empty else param.default
-        fields[name] = (hints[name], Field(default, description=arg_docs.get(name, "")))
+        fields[name] = (hint, Field(default, description=arg_docs.get(name, "")))
     model: type[Any] = create_model(f"{func.__name__}_args", **fields)
     return model
 
