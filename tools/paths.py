@@ -74,7 +74,7 @@ def ensure_allowed(
         or resolved.is_relative_to(SHARED_DATASETS_DIR.resolve())
     ):
         extra = " (the shared data sets are read only)"
-    logger.warning("refused %s path %s: outside the allowed directories", purpose, resolved)
+    logger.info("refused %s path %s: outside the allowed directories", purpose, resolved)
     raise PathNotAllowedError(
         f"{label} path {resolved} is outside the allowed directories{extra}; may {purpose} "
         f"only inside: {', '.join(str(r) for r in roots)}. To allow another directory, add "
