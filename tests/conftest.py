@@ -85,3 +85,19 @@ def shared_dataset(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data set not found: {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Settings on the demo shop with one state dir for the whole session (indexes built once)."""
+    from agent.settings import Settings
+
+    return Settings(data_dir=DEMO_DIR, state_dir=tmp_path_factory.mktemp("demo-state"))
+
+
+@pytest.fixture(scope="session")
+def demo_deps(demo_settings: Any) -> Any:
+    """ToolDeps on the demo shop, shared by the session."""
+    from tools.deps import ToolDeps
+
+    return ToolDeps(demo_settings)
