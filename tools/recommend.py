@@ -16,10 +16,8 @@ weighted by ``HybridWeights``:
   category, brand and tags against the customer's recent interactions (view 1, cart 2,
   purchase 3, half-life 30 days). Reason: "matches your interest in <category>".
 
-How much the personal signals count depends on the shop (a fashion shop's tastes carry far;
-a grocer's sampled baskets barely do), so the weights are fitted per shop: the last 20% of
-the history is held out, a small grid of weights is scored by NDCG@10 on it, and the best is
-kept (``Recommender.tuning`` says what was chosen). Out-of-stock products are never
+The weights are fitted per shop on its own history (``tools.recommend_fit``;
+``Recommender.tuning`` says what was chosen). Out-of-stock products are never
 recommended, bought ones are left out by default, and at most ``max_per_category`` products
 come from one category. The baselines of ``eval recommend`` (global popularity by purchase
 count, plain item-kNN) are built from the same matrices.
@@ -27,10 +25,8 @@ count, plain item-kNN) are built from the same matrices.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -44,6 +40,16 @@ from pydantic import BaseModel, Field
 from tools.churn import EVENT_WEIGHTS
 from tools.deps import ToolDeps  # runtime import: the registry evaluates tool signatures
 from tools.errors import ToolInputError
+from tools.recommend_fit import GRID as GRID
+from tools.recommend_fit import TUNING_HOLDOUT as TUNING_HOLDOUT
+from tools.recommend_fit import TUNING_MAX_CUSTOMERS as TUNING_MAX_CUSTOMERS
+from tools.recommend_fit import TUNING_MIN_CUSTOMERS as TUNING_MIN_CUSTOMERS
+from tools.recommend_fit import Floats as Floats
+from tools.recommend_fit import HybridWeights as HybridWeights
+from tools.recommend_fit import Ints as Ints
+from tools.recommend_fit import RawParts as RawParts
+from tools.recommend_fit import item_similarity, text_vectors, tune_weights
+from tools.recommend_fit import ndcg_at as ndcg_at
 from tools.schemas import ToolResult
 from tools.store import atomic_write
 
@@ -53,8 +59,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Floats = npt.NDArray[np.float64]
-Ints = npt.NDArray[np.int64]
 ReasonKind = Literal["co_purchase", "content", "popular"]
 ModelName = Literal["hybrid", "popularity", "item_knn"]
 KINDS: tuple[ReasonKind, ...] = ("co_purchase", "content", "popular")
@@ -67,33 +71,6 @@ SHRINK = 5.0
 #: Catalogs up to this size are scored whole; larger ones only over products with events.
 FULL_CATALOG_MAX = 20_000
 MAX_K = 50
-TUNING_HOLDOUT = 0.2
-TUNING_MIN_CUSTOMERS = 30
-TUNING_MAX_CUSTOMERS = 2000
-GRID: dict[str, tuple[float, ...]] = {
-    "co_purchase": (0.0, 0.3, 1.0, 3.0, 10.0),
-    "content": (0.0, 0.3, 1.0, 3.0),
-    "category_boost": (1.0, 4.0),
-}
-
-
-@dataclass(frozen=True)
-class HybridWeights:
-    """How much each part counts (popularity is the unit)."""
-
-    co_purchase: float = 1.0
-    content: float = 0.3
-    category_boost: float = 1.0
-
-
-@dataclass
-class RawParts:
-    """Unweighted scores of a batch of customers (rows) for every candidate product."""
-
-    co_purchase: Floats
-    content: Floats
-    popular: Floats
-    category_share: Floats
 
 
 class Recommendation(BaseModel):
@@ -126,66 +103,6 @@ class RecommendationResult(ToolResult):
     def summary(self) -> str:
         """One line: how many products for whom."""
         return f"{len(self.items)} products recommended to {self.customer_id}"
-
-
-def _top_neighbours(sim: sp.csr_matrix, n: int) -> sp.csr_matrix:
-    """Keep the ``n`` largest entries of each row of a sparse similarity matrix.
-
-    Hand-written (a loop over rows with ``argpartition``) because scipy has no per-row
-    top-n; it runs once per fit over at most a few ten thousand rows.
-    """
-    sim = sim.tocsr()
-    sim.setdiag(0.0)
-    sim.eliminate_zeros()
-    indptr, data = sim.indptr, sim.data
-    keep = np.zeros(len(data), dtype=bool)
-    for row in range(sim.shape[0]):
-        lo, hi = indptr[row], indptr[row + 1]
-        if hi - lo <= n:
-            keep[lo:hi] = True
-        else:
-            keep[lo + np.argpartition(-data[lo:hi], n)[:n]] = True
-    out = sim.copy()
-    out.data = np.where(keep, data, 0.0)
-    out.eliminate_zeros()
-    result: sp.csr_matrix = out
-    return result
-
-
-def _item_similarity(user_item: sp.csr_matrix, n: int, shrink: float) -> sp.csr_matrix:
-    """Cosine similarity of the columns of ``user_item``, shrunk by common buyers, top ``n``."""
-    norms = np.sqrt(np.asarray(user_item.multiply(user_item).sum(axis=0))).ravel()
-    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    scaled = user_item @ sp.diags(inv)
-    sim = (scaled.T @ scaled).tocsr()
-    if shrink > 0:
-        buyers = user_item.sign()
-        common = (buyers.T @ buyers).tocsr()
-        common.data = common.data / (common.data + shrink)
-        sim = sim.multiply(common).tocsr()
-    return _top_neighbours(sim, n)
-
-
-def _top_columns(scores: Floats, k: int) -> Ints:
-    """Column positions of the ``k`` largest scores of each row, best first."""
-    if scores.shape[1] > k:
-        head = np.argpartition(-scores, k, axis=1)[:, :k]
-    else:
-        head = np.tile(np.arange(scores.shape[1]), (len(scores), 1))
-    order = np.argsort(-np.take_along_axis(scores, head, axis=1), axis=1, kind="stable")
-    top: Ints = np.take_along_axis(head, order, axis=1)
-    return top
-
-
-def ndcg_at(top: Ints, relevant: list[set[int]], k: int) -> float:
-    """Mean NDCG@k of ranked product positions (rows of ``top``) against relevant sets."""
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    total = 0.0
-    for row, rel in zip(top, relevant, strict=True):
-        gains = np.fromiter((p in rel for p in row[:k]), dtype=float, count=min(k, len(row)))
-        ideal = discounts[: min(len(rel), k)].sum()
-        total += float((gains * discounts[: len(gains)]).sum() / ideal)
-    return total / max(len(relevant), 1)
 
 
 class Recommender:
@@ -235,7 +152,7 @@ class Recommender:
         weight = pd.Series(kind).map(EVENT_WEIGHTS).to_numpy(dtype="float64")
         interest = weight * 0.5 ** (age / INTEREST_HALF_LIFE_DAYS)
         self.interest = matrix(np.ones(len(events), dtype=bool), interest, "sum")
-        self.similar = _item_similarity(self.history, NEIGHBOURS, SHRINK)
+        self.similar = item_similarity(self.history, NEIGHBOURS, SHRINK)
         pop = np.bincount(
             items[bought], weights=0.5 ** (age[bought] / POPULAR_HALF_LIFE_DAYS), minlength=n_items
         )
@@ -245,7 +162,7 @@ class Recommender:
             (np.ones(n_items), (np.arange(n_items), self.category_codes)),
             shape=(n_items, len(uniques)),
         )
-        self.text = self._fit_text()
+        self.text = text_vectors(self.products)
         self.tuning: dict[str, Any] = {"tuned": False}
         self.weights = weights or HybridWeights()
         if weights is None:
@@ -258,84 +175,9 @@ class Recommender:
             self.weights,
         )
 
-    def _fit_text(self) -> sp.csr_matrix:
-        """TF-IDF rows (L2-normalised) of each product's English text.
-
-        TF-IDF (scikit-learn), not the product vector index: it fits in well under a second,
-        needs no model file or chromadb, and the catalog's titles, brands and tags are
-        keyword-rich, which is what "similar to what you looked at" needs.
-        """
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        p = self.products
-        tags = p["tags"].map(lambda t: " ".join(t) if t is not None else "").astype(str)
-        docs = (
-            p["title"].astype(str)
-            + " "
-            + p["description"].astype(str)
-            + " "
-            + p["category"].astype(str).str.replace("_", " ")
-            + " "
-            + p["brand"].astype(str)
-            + " "
-            + tags
-        )
-        vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True)
-        text: sp.csr_matrix = vectorizer.fit_transform(docs.tolist()).tocsr()
-        return text
-
     def _tune(self, events: pd.DataFrame) -> HybridWeights:
-        """Pick the weights that rank best on the last part of this shop's own history."""
-        start, end = events["timestamp"].min(), events["timestamp"].max()
-        if pd.isna(start) or start == end:
-            return HybridWeights()
-        split = start + (end - start) * (1 - TUNING_HOLDOUT)
-        early = events[events["timestamp"] < split]
-        late = events[(events["timestamp"] >= split) & (events["event_type"] == "purchase")]
-        inner = Recommender(self.products, early, split, weights=HybridWeights())
-        late = late[late["customer_id"].isin(inner.user_index)]
-        pairs = pd.DataFrame(
-            {
-                "row": inner.user_index.get_indexer(late["customer_id"]),
-                "item": inner.item_index.get_indexer(late["product_id"]),
-            }
-        ).drop_duplicates()
-        done = inner.bought[pairs["row"].to_numpy(), pairs["item"].to_numpy()]
-        pairs = pairs[np.asarray(done).ravel() == 0]
-        truth = pairs.groupby("row")["item"].agg(set)
-        if len(truth) < TUNING_MIN_CUSTOMERS:
-            return HybridWeights()
-        if len(truth) > TUNING_MAX_CUSTOMERS:  # an even, deterministic sample
-            truth = truth.iloc[np.linspace(0, len(truth) - 1, TUNING_MAX_CUSTOMERS).astype(int)]
-        combos = itertools.product(*GRID.values())
-        grid = [HybridWeights(**dict(zip(GRID, c, strict=True))) for c in combos]
-        gains = np.zeros(len(grid))
-        for lo in range(0, len(truth), 200):
-            batch = truth.iloc[lo : lo + 200]
-            raw = inner.raw_parts(batch.index.to_numpy(dtype="int64"), dtype="float32")
-            # Only products near the top of some part can reach a blend's top 10: rank
-            # those (a few thousand columns instead of the whole catalog, 40 times).
-            boosted = raw.popular * (1 + max(GRID["category_boost"]) * raw.category_share)
-            cols = np.unique(
-                np.concatenate(
-                    [_top_columns(m, 30).ravel() for m in (raw.co_purchase, raw.content, boosted)]
-                )
-            )
-            raw = RawParts(*(a[:, cols] for a in raw.__dict__.values()))
-            for n, w in enumerate(grid):
-                top = cols[_top_columns(inner.total(raw, w), 10)]
-                gains[n] += ndcg_at(top, list(batch), 10) * len(batch)
-        results = [(float(g) / len(truth), w) for g, w in zip(gains, grid, strict=True)]
-        rows = truth.index
-        score, best = max(results, key=lambda r: r[0])
-        default = next(s for s, w in results if w == HybridWeights())
-        self.tuning = {
-            "tuned": True,
-            "customers": len(rows),
-            "ndcg@10": round(score, 4),
-            "default_ndcg@10": round(default, 4),
-            "weights": best.__dict__,
-        }
+        """Pick the weights that rank best on this shop's own history; record ``tuning``."""
+        best, self.tuning = tune_weights(self, events)
         return best
 
     # ------------------------------------------------------------------ scoring
@@ -397,7 +239,7 @@ class Recommender:
     @cached_property
     def _plain_similarity(self) -> sp.csr_matrix:
         """Item-kNN baseline: cosine on who bought what, no decay or shrinkage."""
-        return _item_similarity(self.bought, NEIGHBOURS, 0.0)
+        return item_similarity(self.bought, NEIGHBOURS, 0.0)
 
     def rank(
         self,
