@@ -18,8 +18,10 @@ $(VENV)/.stamp-run: pyproject.toml
 	$(PY) -m pip install -q -e .
 	@touch $@
 
+# The dev set-up includes the local-llm extra: the OpenAI path is tested end to end against
+# llama-cpp-python's server (it compiles once, about 5 minutes on 2 cores; pip caches the wheel).
 $(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-run
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,local-llm]'
 	@touch $@
 
 setup: $(VENV)/.stamp-run  ## Install the runtime into .venv/.

@@ -21,6 +21,19 @@ if TYPE_CHECKING:
 PHRASES_FILE = PROMPTS_DIR / "offline_answers.toml"
 
 
+class _Phrase(Template):
+    """Only ``${name}`` is a placeholder; a bare ``$`` (as in "$5,000") is text."""
+
+    pattern = r"""
+    \$(?:
+      (?P<escaped>\$)(?=\{)              |
+      \{(?P<braced>[_a-z][_a-z0-9]*)\}   |
+      (?P<named>(?!))                    |
+      (?P<invalid>\{)
+    )
+    """  # type: ignore[assignment]
+
+
 @cache
 def _phrases() -> dict[str, dict[str, str]]:
     with PHRASES_FILE.open("rb") as fh:
@@ -31,7 +44,7 @@ def _phrases() -> dict[str, dict[str, str]]:
 def say(lang: str, key: str, **values: object) -> str:
     """Render one phrase strictly (a missing variable raises ``KeyError``)."""
     table = _phrases()["zh" if lang == "zh" else "en"]
-    return Template(table[key]).substitute({k: str(v) for k, v in values.items()})
+    return _Phrase(table[key]).substitute({k: str(v) for k, v in values.items()})
 
 
 def capabilities(lang: str) -> str:
@@ -162,56 +175,41 @@ def _recommend(lang: str, r: Any) -> str:
 
 
 def _plan(lang: str, plan: Any, args: dict[str, Any]) -> str:
-    rows = list(getattr(plan, "rows", []))
+    rows = list(plan.rows)
     if not rows:
-        message = getattr(plan, "message", "") or plan.summary()
-        return say(lang, "plan_empty", message=message)
+        return say(lang, "plan_empty", message=plan.message or plan.summary())
     lines = [
         say(
             lang,
             "plan_head",
-            goal=args.get("goal", "revenue"),
-            budget=_money(args.get("budget", 0)),
+            goal=plan.goal,
+            budget=f"{_money(plan.budget)} {plan.currency}",
             summary=plan.summary(),
         )
     ]
     for row in rows:
-        low, high = _interval(getattr(row, "expected_revenue_ci", None))
-        offer = getattr(row, "offer", "")
+        low, high = row.incremental_revenue_ci
         lines.append(
             say(
                 lang,
                 "plan_row",
                 segment=row.segment,
                 channel=row.channel,
-                offer=f" + {offer}" if offer and offer != "none" else "",
+                offer=f" + {row.offer}" if row.offer and row.offer != "no offer" else "",
                 contacts=f"{row.contacts:,}",
                 cost=_money(row.cost),
-                revenue=_money(row.expected_revenue),
-                low=low,
-                high=high,
-                reason=getattr(row, "reason", ""),
+                revenue=_money(row.incremental_revenue),
+                low=_money(low),
+                high=_money(high),
+                reason=row.reason,
             )
         )
-    margin = getattr(plan, "marginal_return", None)
-    if margin is not None:
-        lines.append(say(lang, "plan_margin", margin=f"{float(margin):.3f}"))
+    if plan.marginal_return is not None:
+        lines.append(say(lang, "plan_margin", margin=f"{plan.marginal_return:.4g}"))
     audit = getattr(plan, "fairness", None)
-    if audit is not None and hasattr(audit, "summary"):
+    if audit is not None:
         lines.append(audit.summary())
     return "\n".join(lines)
-
-
-def _interval(ci: Any) -> tuple[str, str]:
-    if ci is None:
-        return "-", "-"
-    if isinstance(ci, (list, tuple)) and len(ci) == 2:
-        return _money(ci[0]), _money(ci[1])
-    low = getattr(ci, "low", None)
-    high = getattr(ci, "high", None)
-    if low is None or high is None:
-        return "-", "-"
-    return _money(low), _money(high)
 
 
 def _draft(lang: str, d: Any) -> str:
@@ -289,13 +287,23 @@ def compose(route: Route, turn: Turn, earlier: list[Turn]) -> str:
 
 
 def _match(lang: str, r: Any) -> str:
-    matches = list(getattr(r, "matches", []))
-    if not matches:
-        return say(lang, "match_none", customer_id=r.customer_id)
+    if not r.matches:
+        return say(lang, "match_none", customer_id=r.customer_id) + f" {r.message}".rstrip()
     lines = [say(lang, "match_head", customer_id=r.customer_id)]
-    for m in matches:
-        summary = m.summary() if hasattr(m, "summary") else str(m)
-        lines.append(say(lang, "generic", summary=summary))
+    for m in r.matches:
+        why = "; ".join(m.reasons + m.blockers)
+        lines.append(
+            say(
+                lang,
+                "match_item",
+                campaign_id=m.campaign_id,
+                name=m.name,
+                channel=m.channel,
+                status=say(lang, "eligible" if m.eligible else "not_eligible"),
+                score=f"{m.fit_score:.2f}",
+                why=why or "-",
+            )
+        )
     return "\n".join(lines)
 
 

@@ -68,15 +68,23 @@ def build_graph(
     *,
     system_prompt: str,
     max_steps: int = 8,
+    first_tool_choice: str | None = None,
 ) -> Any:
-    """Compile the tool loop for a model and its tools."""
+    """Compile the tool loop for a model and its tools.
+
+    ``first_tool_choice`` ("required" or a tool name) forces a tool call on the first step
+    of each request, for small models that never pick a tool by themselves.
+    """
     bound = model.bind_tools(list(tools))
+    first = (
+        model.bind_tools(list(tools), tool_choice=first_tool_choice) if first_tool_choice else bound
+    )
     system = SystemMessage(content=system_prompt)
 
     def call_model(state: AgentState) -> dict[str, Any]:
         sent = [system, *state["messages"]]
         start = time.perf_counter()
-        reply = bound.invoke(sent)
+        reply = (first if state["steps"] == 0 else bound).invoke(sent)
         duration = round((time.perf_counter() - start) * 1000, 2)
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))

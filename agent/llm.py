@@ -49,5 +49,6 @@ def build_chat_model(settings: Settings, deps: ToolDeps) -> BaseChatModel:
         timeout=settings.request_timeout_s,
         max_retries=settings.max_retries,
         temperature=0,
+        max_tokens=settings.max_output_tokens,
         custom_get_token_ids=token_ids,
     )

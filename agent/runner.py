@@ -132,7 +132,11 @@ class AgentRunner:
             as_of=str(self.deps.shop.meta.get("as_of", "the latest data")),
         )
         self.graph = build_graph(
-            self.model, self.tools, system_prompt=self.system_prompt, max_steps=settings.max_steps
+            self.model,
+            self.tools,
+            system_prompt=self.system_prompt,
+            max_steps=settings.max_steps,
+            first_tool_choice=settings.first_tool_choice,
         )
         self.redactor = Redactor.from_shop(self.deps.shop, settings)
         # Every log record of the process is redacted from here on (payloads never leak).

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint.")
     openai_api_key: SecretStr = Field(default=SecretStr("not-needed"))
     model: str = Field(default="gpt-4o-mini", description="Model name at the endpoint.")
+    first_tool_choice: str | None = Field(
+        default=None,
+        description=(
+            "Force a tool call on a request's first model step: 'required' or a tool name. "
+            "For small local models that never choose a tool by themselves."
+        ),
+    )
+    max_output_tokens: int = Field(default=1024, ge=16, description="Cap on a model reply.")
     request_timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=3, ge=0)
     local_polish: bool = Field(
