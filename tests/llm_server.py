@@ -77,3 +77,6 @@ def llama_server(chat_format: str = "chatml-function-calling") -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=10)
+        if proc.stderr:
+            proc.stderr.close()

@@ -35,6 +35,17 @@ TOOL_SPECS: tuple[tuple[str, str], ...] = (
 
 ToolFunction = Callable[..., Any]
 
+#: Audience fields a plan or an audit does not show the model (fewer prompt tokens; the
+#: offline model, the CLI and the API can still set them). find_customers shows them all.
+_NARROW_AUDIENCE = frozenset(
+    {"min_days_since_purchase", "max_days_since_purchase", "min_spend", "max_spend", "city",
+     "limit", "min_churn_risk", "max_churn_risk"}
+)  # fmt: skip
+MODEL_HIDDEN: dict[str, frozenset[str]] = {
+    "optimize_campaign": _NARROW_AUDIENCE | {"cost_per_conversion", "cost_share_of_revenue"},
+    "audit_fairness": _NARROW_AUDIENCE | {"consent_channel", "language"},
+}
+
 
 def load_tool_functions() -> dict[str, ToolFunction]:
     """Import every tool function, keyed by name."""
@@ -122,6 +133,75 @@ def wrap_data(tool_name: str, payload: str) -> str:
     )
 
 
+#: Schema keys the model does not need (validation still applies them in full).
+DROPPED_KEYS = frozenset(
+    {"title", "$defs", "additionalProperties", "minimum", "maximum", "exclusiveMinimum",
+     "exclusiveMaximum", "minLength", "maxLength", "pattern"}
+)  # fmt: skip
+
+
+def short_description(text: str) -> str:
+    """A field description without examples, asides and second clauses."""
+    text = re.split(r";\s|,? e\.g\.|\s\(e\.g\.", text.strip(), maxsplit=1)[0]
+    if text.count("(") > text.count(")"):
+        text = text[: text.rindex("(")]
+    return re.sub(r"\s*\([^)]*\)", "", text).rstrip(" .:,") + "."
+
+
+def compact_schema(schema: dict[str, Any], hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A JSON schema as short as the model needs.
+
+    ``$defs`` are inlined (a field's own description wins over its model's docstring),
+    titles, bounds and null branches are dropped, and properties named in ``hidden`` are
+    left out. Written by hand because every tool schema is paid for in prompt tokens on every
+    model call; pydantic's full output would take the fixed prompt past 4,000 tokens.
+    """
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any, top: bool) -> Any:
+        if isinstance(node, list):
+            return [walk(n, top) for n in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            target = dict(defs[node["$ref"].rsplit("/", 1)[-1]])
+            target.pop("description", None)
+            return walk({**target, **{k: v for k, v in node.items() if k != "$ref"}}, top)
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in DROPPED_KEYS or (key == "default" and (value is None or not top)):
+                continue
+            if key == "description" and isinstance(value, str):
+                value = short_description(value)
+            if key == "properties":
+                out[key] = {
+                    name: walk(prop, top) for name, prop in value.items() if name not in hidden
+                }
+            elif key == "items" or key == "anyOf":
+                out[key] = walk(value, False)
+            else:
+                out[key] = walk(value, top)
+        if "required" in out:
+            out["required"] = [r for r in out["required"] if r not in hidden]
+        if "enum" in out:
+            out.pop("type", None)  # the values say it
+        if "properties" in out and len(out.get("description", "")) > 60:
+            out.pop("description")  # its own fields describe a nested object
+        branches = out.get("anyOf")
+        if isinstance(branches, list):
+            kept = [b for b in branches if b != {"type": "null"}]
+            if len(kept) == 1:
+                del out["anyOf"]
+                inner = dict(kept[0])
+                if "description" in out:
+                    inner.pop("description", None)
+                out = {**inner, **out}
+        return out
+
+    result: dict[str, Any] = walk(schema, True)
+    return result
+
+
 def build_tools(deps: ToolDeps) -> list[BaseTool]:
     """Wrap every tool as a LangChain ``StructuredTool`` bound to ``deps``.
 
@@ -132,9 +212,30 @@ def build_tools(deps: ToolDeps) -> list[BaseTool]:
 
     from langchain_core.tools import StructuredTool
 
+    # Protected attributes are not even shown to the model unless targeting on them is allowed.
+    protected = (
+        frozenset()
+        if deps.settings.allow_protected_targeting
+        else frozenset({"gender", "min_age", "max_age"})
+    )
+
+    class CompactTool(StructuredTool):
+        """A structured tool that shows the model a compact schema (validation stays full)."""
+
+        @property
+        def tool_call_schema(self) -> dict[str, Any]:  # type: ignore[override]
+            assert isinstance(self.args_schema, type)
+            return {
+                **compact_schema(
+                    self.args_schema.model_json_schema(),
+                    protected | MODEL_HIDDEN.get(self.name, frozenset()),
+                ),
+                "description": self.description,
+            }
+
     tools: list[BaseTool] = []
     for name, func in load_tool_functions().items():
-        description, _ = describe_tool(func)
+        description = describe_tool(func)[0].split("\n\n")[0].replace("\n", " ")
         schema = args_model(func)
 
         def run(_func: ToolFunction = func, _name: str = name, **kwargs: Any) -> tuple[str, Any]:
@@ -143,7 +244,7 @@ def build_tools(deps: ToolDeps) -> list[BaseTool]:
             return wrap_data(_name, payload), result
 
         tools.append(
-            StructuredTool.from_function(
+            CompactTool.from_function(
                 func=run,
                 name=name,
                 description=description,
