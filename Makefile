@@ -28,10 +28,11 @@ setup: $(VENV)/.stamp-run  ## Install the runtime into .venv/.
 
 setup-dev: $(VENV)/.stamp-dev chromium  ## Install the runtime, the dev tools and chromium.
 
-chromium:  ## Install Debian's chromium for the browser tests when it is absent.
-	@if [ ! -x /usr/bin/chromium ]; then \
+chromium:  ## Install Debian's chromium (and CJK/emoji fonts for screenshots) when absent.
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    chromium fonts-wqy-microhei fonts-noto-color-emoji; \
 	fi
 
 run: setup  ## Set up and start the chat app on the embedded offline model.

@@ -149,3 +149,13 @@ def test_trace_records_route_calls_and_answer(runner: AgentRunner) -> None:
     assert route["intents"] and route["entities"]["customer_ids"] == ["C00003"]
     model_events = [e for e in result.trace if e.kind == "model"]
     assert all(e.tokens_in and e.tokens_in > 0 for e in model_events)
+
+
+def test_plan_carries_its_fairness_audit_into_answer_and_trace(runner: AgentRunner) -> None:
+    result = runner.run("Plan a $2,000 campaign over email for at-risk customers")
+    plan = result.artifacts[0].result
+    assert plan.fairness is not None
+    assert {a.attribute for a in plan.fairness.attributes} == {"gender", "age_band"}
+    assert "Fairness audit" in result.answer
+    traced = next(e for e in result.trace if e.kind == "tool_result")
+    assert traced.data["result"]["fairness"]["attributes"]

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tools.fairness import FairnessAudit
 from tools.schemas import Channel, Strict, ToolResult
 
 Goal = Literal["revenue", "conversions", "profit"]
@@ -129,6 +130,9 @@ class CampaignPlan(ToolResult):
     constraints: list[str]
     message: str
     solver: SolverInfo | None = None
+    fairness: FairnessAudit | None = Field(
+        default=None, description="Selection by gender and age band (four-fifths rule)."
+    )
 
     def for_model(self) -> dict[str, object]:
         """The plan without the full id list (its size and a few ids instead)."""

@@ -41,6 +41,7 @@ from tools.campaign_solver import InfeasibleAllocationError, solve_allocation
 from tools.churn import profile_as_of
 from tools.deps import ToolDeps  # runtime import: the registry evaluates tool signatures
 from tools.errors import ToolInputError
+from tools.fairness import audit_selection
 from tools.schemas import CHANNELS, SEGMENTS, SegmentFilter
 from tools.uplift import UpliftModel, load_uplift_model
 
@@ -295,7 +296,14 @@ def optimize_campaign(
     else:
         message = (f"{totals.contacts:,} of {elig.eligible:,} eligible customers contacted "
                    f"across {len(rows)} segment x channel x offer cells")
+    # Every plan carries its fairness audit: selection among the eligible customers.
+    eligible_ids = {c for group in elig.members for c in group}
+    population = shop.customers[shop.customers["customer_id"].isin(eligible_ids)]
+    fairness = audit_selection(
+        population, [s.customer_id for s in selected], note="plan selection among the eligible"
+    )
     return CampaignPlan(
+        fairness=fairness,
         goal=goal, budget=budget, currency=currency, as_of=as_of.to_pydatetime(),
         audience_size=elig.audience_size, eligible=elig.eligible, rows=rows, totals=totals,
         marginal_return=marginal, marginal_note=marginal_note,

@@ -88,7 +88,8 @@ def audit_selection(
         values: Optional offer value per selected customer (e.g. discount worth).
         note: What was audited, for the report.
     """
-    frame = customers[["customer_id", "gender", "age"]].copy()
+    frame = customers.reindex(columns=["customer_id", "gender", "age"]).copy()
+    frame["gender"] = frame["gender"].astype(object).fillna("unknown").astype(str)
     chosen = set(selected_ids)
     frame["selected"] = frame["customer_id"].isin(chosen).astype(int)
     frame["age_band"] = age_band(frame["age"])
