@@ -123,6 +123,10 @@ class AgentRunner:
     ) -> None:
         self.settings = settings
         self.deps = deps or ToolDeps(settings)
+        if settings.local_polish and self.deps.copy_rewriter is None:
+            from agent.polish import build_local_rewriter
+
+            self.deps.copy_rewriter = build_local_rewriter()
         self.tools = build_tools(self.deps)
         self.model = model or build_chat_model(settings, self.deps)
         self.provider = "custom" if model is not None else settings.provider

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from tools.products import ProductIndex
     from tools.profiles import ProfileStore
     from tools.recommend import Recommender
+    from tools.rewrite import Rewriter
 
 
 class ToolDeps:
@@ -28,6 +29,8 @@ class ToolDeps:
     def __init__(self, settings: Settings, shop: ShopData | None = None) -> None:
         self.settings = settings
         self._lock = threading.RLock()
+        #: Optional model rewriter for draft copy (kept only when the guard passes).
+        self.copy_rewriter: Rewriter | None = None
         if shop is not None:
             self.__dict__["shop"] = shop
 
