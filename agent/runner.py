@@ -123,10 +123,18 @@ class AgentRunner:
     ) -> None:
         self.settings = settings
         self.deps = deps or ToolDeps(settings)
-        if settings.local_polish and self.deps.copy_rewriter is None:
-            from agent.polish import build_local_rewriter
+        if deps is None and model is None:
+            # Draft copy: the OpenAI model writes it (or SmolLM2 polishes it) from the
+            # grounded template; the guard keeps it only when it passes. Callers that pass
+            # their own deps set ``deps.copy_rewriter`` themselves.
+            if settings.local_polish:
+                from agent.polish import build_local_rewriter
 
-            self.deps.copy_rewriter = build_local_rewriter()
+                self.deps.copy_rewriter = build_local_rewriter()
+            elif settings.provider == "openai":
+                from agent.copy_llm import build_llm_rewriter
+
+                self.deps.copy_rewriter = build_llm_rewriter(settings)
         self.tools = build_tools(self.deps)
         self.model = model or build_chat_model(settings, self.deps)
         self.provider = "custom" if model is not None else settings.provider
