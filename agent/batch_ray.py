@@ -27,7 +27,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.batch import ItemOutcome, ItemSpec, draft_items, prepare_deps
+from agent.batch_drafting import draft_items, prepare_deps
+from agent.batch_models import ItemOutcome, ItemSpec
 from agent.settings import PROJECT_ROOT, Settings
 from tools.store import ShopData
 

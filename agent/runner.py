@@ -182,7 +182,8 @@ class AgentRunner:
         trace = TraceWriter(self.settings.trace_dir, self.redactor)
         trace.event("request", {"text": text, "session": session, "provider": self.provider})
         prior = self.history(session)
-        messages: list[BaseMessage] = [*prior, HumanMessage(content=text)]
+        # Personal data typed into a request never reaches the model or the session file.
+        messages: list[BaseMessage] = [*prior, HumanMessage(content=self.redactor.redact(text))]
         calls: dict[str, ToolCallRecord] = {}
         artifacts: list[ToolArtifact] = []
         drafts: list[Any] = []

@@ -211,6 +211,7 @@ def build_tools(deps: ToolDeps) -> list[BaseTool]:
     import json
 
     from langchain_core.tools import StructuredTool
+    from pydantic import BaseModel
 
     # Protected attributes are not even shown to the model unless targeting on them is allowed.
     protected = (
@@ -224,10 +225,11 @@ def build_tools(deps: ToolDeps) -> list[BaseTool]:
 
         @property
         def tool_call_schema(self) -> dict[str, Any]:  # type: ignore[override]
-            assert isinstance(self.args_schema, type)
+            schema = self.args_schema
+            assert isinstance(schema, type) and issubclass(schema, BaseModel)
             return {
                 **compact_schema(
-                    self.args_schema.model_json_schema(),
+                    schema.model_json_schema(),
                     protected | MODEL_HIDDEN.get(self.name, frozenset()),
                 ),
                 "description": self.description,
