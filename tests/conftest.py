@@ -101,3 +101,14 @@ def demo_deps(demo_settings: Any) -> Any:
     from tools.deps import ToolDeps
 
     return ToolDeps(demo_settings)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Close the /dev/null handles llama-cpp-python opens at import and never closes."""
+    import sys
+
+    utils = sys.modules.get("llama_cpp._utils")
+    for name in ("outnull_file", "errnull_file"):
+        handle = getattr(utils, name, None)
+        if handle is not None:
+            handle.close()
