@@ -279,11 +279,35 @@ def compose(route: Route, turn: Turn, earlier: list[Turn]) -> str:
                 sections.append(_draft(lang, result))
             elif name == "match_campaigns":
                 sections.append(_match(lang, result))
+            elif name == "audit_fairness":
+                sections.append(_audit(lang, result))
             else:
                 sections.append(_generic(lang, result))
     if not sections:
         sections.append(say(lang, "no_targets"))
     return "\n\n".join(sections)
+
+
+def _audit(lang: str, audit: Any) -> str:
+    lines = [audit.summary()]
+    for attr in audit.attributes:
+        rates = ", ".join(
+            f"{g.group} {_pct(g.selection_rate)} ({g.selected:,}/{g.population:,})"
+            for g in attr.groups
+        )
+        flag = say(lang, "audit_flag") if attr.four_fifths_flag else ""
+        lines.append(
+            say(
+                lang,
+                "audit_line",
+                attribute=attr.attribute,
+                rates=rates,
+                ratio=f"{attr.parity_ratio:.2f}",
+                difference=f"{attr.parity_difference:.2f}",
+                flag=flag,
+            )
+        )
+    return "\n".join(lines)
 
 
 def _match(lang: str, r: Any) -> str:

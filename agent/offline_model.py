@@ -192,7 +192,7 @@ class OfflineChatModel(BaseChatModel):
             return self._search_calls(route)
         if stage == "recommend":
             targets = self._targets(route, turn, earlier)
-            k = ent.top_n if ent.top_n and len(targets) == 1 and not ent.customer_ids[1:] else 3
+            k = ent.product_count or (ent.top_n if ent.top_n and len(targets) == 1 else 3)
             args: dict[str, Any] = {"k": min(max(k, 1), 20)}
             if len(ent.categories) == 1:
                 args["category"] = ent.categories[0]
@@ -247,7 +247,7 @@ class OfflineChatModel(BaseChatModel):
         query = ent.product_query or " ".join(ent.categories) or " ".join(ent.brands)
         if not query:
             return []
-        args: dict[str, Any] = {"query": query, "k": min(ent.top_n or 5, 20)}
+        args: dict[str, Any] = {"query": query, "k": min(ent.product_count or ent.top_n or 5, 20)}
         if len(ent.categories) == 1:
             args["category"] = ent.categories[0]
         if len(ent.brands) == 1:

@@ -62,6 +62,14 @@ CATEGORY_SYNONYMS: dict[str, list[str]] = {
     "fashion": ["clothing", "apparel", "clothes"],
 }
 
+# Chinese names of cities the shop stores in English.
+ZH_CITIES = {
+    "上海": "Shanghai", "北京": "Beijing", "广州": "Guangzhou", "深圳": "Shenzhen",
+    "成都": "Chengdu", "杭州": "Hangzhou", "重庆": "Chongqing", "武汉": "Wuhan",
+    "南京": "Nanjing", "西安": "Xi'an", "天津": "Tianjin", "苏州": "Suzhou",
+    "香港": "Hong Kong", "台北": "Taipei", "新加坡": "Singapore",
+}  # fmt: skip
+
 # Words too generic to name a category on their own.
 GENERIC_WORDS = {"gear", "supplies", "goods", "women", "home", "fashion", "sports", "decor"}
 
@@ -83,6 +91,7 @@ class Entities(BaseModel):
     channels: list[str] = Field(default_factory=list)
     budget: float | None = None
     top_n: int | None = None
+    product_count: int | None = None
     min_price: float | None = None
     max_price: float | None = None
     discount_pct: float | None = None
@@ -226,6 +235,10 @@ def extract_entities(text: str, vocab: Vocabulary) -> Entities:
             ent.categories.append(cat)
     ent.brands = [b for b in vocab.brands if re.search(rf"\b{re.escape(b.lower())}\b", low)]
     ent.city = next((c for c in vocab.cities if c in text), None)
+    if ent.city is None:
+        ent.city = next(
+            (en for zh, en in ZH_CITIES.items() if zh in text and en in vocab.cities), None
+        )
     budget = re.search(
         rf"(?:budget|spend|预算)[^\d$¥]{{0,20}}[$¥]?\s?{NUM}|[$¥]\s?{NUM}\s*(?:budget|预算)|"
         rf"{NUM}\s*(?:dollars?|usd|元|美元)?\s*(?:的)?(?:budget|预算)",
@@ -246,6 +259,15 @@ def extract_entities(text: str, vocab: Vocabulary) -> Entities:
     if top:
         raw = next(g for g in top.groups() if g)
         ent.top_n = int(raw) if raw.isdigit() else NUMBER_WORDS.get(raw)
+    count = re.search(
+        r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:[a-z'-]+\s+){0,3}"
+        r"(?:products?|items?|ideas|picks|suggestions)\b|(\d{1,2}|[一二两三四五六七八九十])\s*"
+        r"(?:个|件|款)(?:\S{0,4})?(?:商品|产品)",
+        low,
+    )
+    if count:
+        raw = next(g for g in count.groups() if g)
+        ent.product_count = int(raw) if raw.isdigit() else NUMBER_WORDS.get(raw)
     under = re.search(rf"(?:under|below|less than|cheaper than|低于|不超过)\s*[$¥]?\s?{NUM}", low)
     under_zh = re.search(rf"{NUM}\s*(?:元|美元|块)?\s*(?:以下|以内)", text)
     over = re.search(rf"(?:over|above|more than|at least|高于|超过)\s*[$¥]?\s?{NUM}", low)
@@ -282,6 +304,10 @@ def extract_entities(text: str, vocab: Vocabulary) -> Entities:
         )
     )
     ent.product_query = _product_query(text, ent)
+    lead = re.match(r"(\d{1,2})\s+(\S.*)$", ent.product_query or "")
+    if lead:  # "find 3 waterproof jackets": a count, then the product words
+        ent.product_count = ent.product_count or int(lead.group(1))
+        ent.product_query = lead.group(2)
     return ent
 
 
@@ -327,7 +353,9 @@ INTENT_PATTERNS: list[tuple[str, str]] = [
     (
         "find",
         r"how many|who\b|which customers|find (?:customers|shoppers|buyers)|list customers|"
-        r"customers who|segment|count|有多少|哪些客户|找出|客户群|筛选|哪些.*客户|多少.*客户",
+        r"(?:show|list|give)(?: me)?(?: all| the)? [\w' -]*customers|customers (?:in|from|that)|"
+        r"customers who|segment|count|有多少|哪些客户|找出|客户群|筛选|哪些.*客户|多少.*客户|"
+        r"显示.*客户|列出.*客户",
     ),
     ("lookup", r"profile|tell me about|who is|look ?up|details|画像|资料|信息|档案|介绍"),
 ]
@@ -388,7 +416,8 @@ def route_request(text: str, vocab: Vocabulary, history: list[dict[str, Any]]) -
             stages = ["lookup"]
         if not stages and (ent.segments or "find" in intents):
             stages = ["find"]
-        if not stages and ent.product_query and ("search" in intents or ent.categories):
+        about_customers = re.search(r"customer|shopper|buyer|客户|顾客", low)
+        if not stages and ent.product_query and not about_customers:
             stages = ["search"]
     return Route(
         text=text,

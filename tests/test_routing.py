@@ -88,3 +88,16 @@ def test_ids_and_top_n(vocab: Vocabulary) -> None:
     assert ent.customer_ids == ["C00042"]
     assert ent.product_ids == ["P00007"]
     assert ent.top_n == 3
+
+
+def test_counts_cities_and_customer_listings(vocab: Vocabulary) -> None:
+    ent = extract_entities("Recommend 5 kitchen products for C00042", vocab)
+    assert ent.product_count == 5 and ent.categories == ["kitchen"]
+    ent = extract_entities("Find 3 waterproof backpacks", vocab)
+    assert ent.product_count == 3 and ent.product_query == "waterproof backpacks"
+    assert route_request("Find 3 waterproof backpacks", vocab, []).stages == ["search"]
+    route = route_request("Show me Chinese-speaking customers in Shanghai", vocab, [])
+    assert route.stages == ["find"]
+    assert (route.entities.language_filter, route.entities.city) == ("zh", "Shanghai")
+    zh = route_request("找出上海的中文客户", vocab, [])
+    assert zh.stages == ["find"] and zh.entities.city == "Shanghai"
