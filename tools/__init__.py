@@ -42,6 +42,9 @@ _NARROW_AUDIENCE = frozenset(
      "limit", "min_churn_risk", "max_churn_risk"}
 )  # fmt: skip
 MODEL_HIDDEN: dict[str, frozenset[str]] = {
+    "recommend_products": frozenset({"exclude_purchased", "max_per_category"}),
+    "search_products": frozenset({"in_stock_only"}),
+    "draft_message": frozenset({"description"}),
     "optimize_campaign": _NARROW_AUDIENCE | {"cost_per_conversion", "cost_share_of_revenue"},
     "audit_fairness": _NARROW_AUDIENCE | {"consent_channel", "language"},
 }
@@ -185,6 +188,8 @@ def compact_schema(schema: dict[str, Any], hidden: frozenset[str] = frozenset())
             out["required"] = [r for r in out["required"] if r not in hidden]
         if "enum" in out:
             out.pop("type", None)  # the values say it
+            if len(out.get("description", "")) < 60:
+                out.pop("description", None)
         if "properties" in out and len(out.get("description", "")) > 60:
             out.pop("description")  # its own fields describe a nested object
         branches = out.get("anyOf")
