@@ -204,8 +204,21 @@ def _plan(lang: str, plan: Any, args: dict[str, Any]) -> str:
                 reason=row.reason,
             )
         )
+    excluded = ", ".join(f"{reason} {n:,}" for reason, n in plan.excluded.items() if n)
+    lines.append(
+        say(
+            lang,
+            "plan_reach",
+            audience=f"{plan.audience_size:,}",
+            eligible=f"{plan.eligible:,}",
+            excluded=excluded or say(lang, "none"),
+            message=plan.message,
+        )
+    )
     if plan.marginal_return is not None:
         lines.append(say(lang, "plan_margin", margin=f"{plan.marginal_return:.4g}"))
+    if plan.marginal_note:
+        lines.append(plan.marginal_note[0].upper() + plan.marginal_note[1:] + ".")
     audit = getattr(plan, "fairness", None)
     if audit is not None:
         lines.append(audit.summary())
