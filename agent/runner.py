@@ -165,6 +165,14 @@ class AgentRunner:
         """Forget a session's conversation."""
         self.sessions.forget(session)
 
+    def record_review(self, run_id: str, action: str, data: dict[str, Any]) -> None:
+        """Append a reviewer's action (edit, approve, reject, export) to the run's trace.
+
+        The event is redacted like every other; ``trace show RUN_ID`` lists it last.
+        """
+        trace = TraceWriter(self.settings.trace_dir, self.redactor, run_id=run_id)
+        trace.event("review", {"action": action, **data})
+
     # -- running ----------------------------------------------------------------------------
 
     def run(self, text: str, session: str | None = None) -> AgentResult:

@@ -61,10 +61,11 @@ EventKind = Literal[
     "guard",
     "answer",
     "error",
+    "review",
 ]
 FsyncPolicy = Literal["every_event", "end_of_run", "never"]
 #: Kinds that end a run (fsynced under the default policy).
-RUN_END_KINDS = frozenset({"answer", "error"})
+RUN_END_KINDS = frozenset({"answer", "error", "review"})
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 #: Characters of the request kept in a run summary.
 SUMMARY_REQUEST_CHARS = 80
