@@ -315,3 +315,17 @@ def test_amounts_and_discounts_are_read_in_both_languages() -> None:
     assert format_price(1299.5, "USD") == "$1,299.50"
     assert format_price(1200, "JPY") == "¥1,200"
     assert format_price(12, "CHF") == "12.00 CHF"
+
+
+def test_an_sms_must_name_its_sender(sms: Draft, sms_zh: Draft) -> None:
+    from tools.guard import check_draft_in_shop
+
+    for draft in (sms, sms_zh):
+        assert check_draft_in_shop(
+            draft, SHOP, ["https://shop.example.com"], shop_name="Northwind Goods"
+        ).passed
+        anonymous = edited(draft, body=draft.body.replace("Northwind Goods", "").lstrip(":： 【】"))
+        verdict = check_draft_in_shop(
+            anonymous, SHOP, ["https://shop.example.com"], shop_name="Northwind Goods"
+        )
+        assert "missing_sender" in {p.code for p in verdict.problems}

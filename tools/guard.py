@@ -100,6 +100,7 @@ ProblemCode = Literal[
     "too_long",
     "missing_opt_out",
     "missing_unsubscribe",
+    "missing_sender",
     "voice",
 ]
 
@@ -226,6 +227,10 @@ def check_draft(
             problems.add(
                 "uncited_product", f"{pid} is in the text but not among the cited products"
             )
+
+    # An SMS names its sender (carrier and marketing rules want the brand in the text).
+    if draft.channel == "sms" and shop_name.strip() and nfkc(shop_name) not in text:
+        problems.add("missing_sender", f"an SMS must name the sender ({shop_name!r})")
 
     # Work on the text without links, cited titles and the shop's name (which may hold
     # digits or capitals).
