@@ -2,9 +2,10 @@
 
 Run ``python app.py``; it serves http://127.0.0.1:7860 by default (``AGENT_UI_HOST``,
 ``AGENT_UI_PORT``). Logins come from ``AGENT_UI_USERS`` (JSON ``{"user": "password"}``);
-serving beyond loopback without a login is refused. Every callback here is thin: the mapping
-from agent results to what is shown lives in ``agent.ui_views`` (unit tested), the work in
-``AgentRunner``. Each browser session has its own agent session and its own draft queue.
+serving beyond loopback without a login is refused. This module builds the Blocks and wires
+them: the callbacks live in ``agent.ui_callbacks`` (Gradio-free, unit tested), the mapping
+from agent results to what is shown in ``agent.ui_views``, the work in ``AgentRunner``.
+Each browser session has its own agent session and its own draft queue.
 """
 
 from __future__ import annotations
@@ -13,11 +14,7 @@ import ipaddress
 import logging
 import os
 import sys
-import threading
-import time
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
@@ -29,6 +26,7 @@ if TYPE_CHECKING:
 
     from agent import ui_views as views
     from agent.runner import AgentRunner
+    from agent.ui_callbacks import Warmup
 
 # Gradio reads these when it is imported (lazily, after the start-up checks, so that a
 # refused start is instant): keep the app from phoning home.
@@ -45,14 +43,6 @@ EXAMPLES: list[str] = [
     "Plan a $5,000 campaign over email and SMS for at-risk customers",
     "给 C00042 推荐商品",
     "为前3位流失风险客户起草短信",
-]
-
-#: Stores built before the first request (each is cached on disk after the first start).
-WARMUP_STAGES: list[tuple[str, str]] = [
-    ("Loading the shop", "shop"),
-    ("Building customer profiles", "profiles"),
-    ("Building the product index", "products"),
-    ("Preparing recommendations", "recommender"),
 ]
 
 CSS = """
@@ -99,48 +89,7 @@ def bind_refusal(settings: Settings) -> str | None:
     )
 
 
-class Warmup:
-    """Builds the stores the first request needs in a background thread, with progress."""
-
-    def __init__(self, deps: Any) -> None:
-        self.deps = deps
-        self.stage = WARMUP_STAGES[0][0]
-        self.index = 0
-        self.failed: list[str] = []
-        self.done = threading.Event()
-        self.seconds = 0.0
-
-    def start(self) -> None:
-        """Start building in the background."""
-        threading.Thread(target=self._run, name="warmup", daemon=True).start()
-
-    def _run(self) -> None:
-        from tqdm import tqdm
-
-        started = time.perf_counter()
-        with tqdm(total=len(WARMUP_STAGES), desc="Preparing the shop", unit="step") as bar:
-            for i, (label, attr) in enumerate(WARMUP_STAGES):
-                self.index, self.stage = i, label
-                bar.set_postfix_str(label)
-                try:
-                    getattr(self.deps, attr)
-                except Exception:
-                    logger.exception("warm-up step failed: %s", label)
-                    self.failed.append(label)
-                bar.update()
-        self.seconds = time.perf_counter() - started
-        logger.info("ready in %.1f s", self.seconds)
-        self.done.set()
-
-
 # --------------------------------------------------------------------------- the app
-
-
-def new_session() -> views.SessionView:
-    """A fresh browser session: its own agent session id and an empty draft queue."""
-    from agent import ui_views as views
-
-    return views.SessionView(session_id=uuid.uuid4().hex[:12])
 
 
 def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blocks:
@@ -148,25 +97,9 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
     import gradio as gr
 
     from agent import ui_views as views
+    from agent.ui_callbacks import WARMUP_STAGES, AppCallbacks, Update, new_session
 
-    shop = runner.deps.shop
-    exports_dir = settings.state_dir / "exports"
-    provider = settings.provider if settings.provider == "offline" else (
-        f"{settings.provider} ({settings.model})"
-    )
-
-    def status_text() -> str:
-        text = views.status_line(
-            provider, settings.shop_name, shop.counts(), shop.meta.get("as_of")
-        )
-        if warmup.failed:
-            text += " · ⚠️ not ready: " + ", ".join(warmup.failed) + " (see the server log)"
-        return text
-
-    def recheck(draft: Any) -> Any:
-        from tools.guard import check_draft_in_shop
-
-        return check_draft_in_shop(draft, shop, settings.link_allowlist)
+    cb = AppCallbacks(settings, runner, warmup)
 
     title = f"Marketing assistant · {settings.shop_name}"
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
@@ -289,199 +222,56 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
         draft_outputs = [drafts_df, picker, detail_md, *editor]
         panel_outputs = [profile_md, segment_md, segment_df, products_df, plan_md, plan_plot,
                          whatif_plot, plan_df]
+        components: dict[str, Any] = {
+            "state": state, "chatbot": chatbot, "msg": msg, "run_md": run_md, "tabs": tabs,
+            "profile_md": profile_md, "segment_md": segment_md, "segment_df": segment_df,
+            "products_df": products_df, "plan_md": plan_md, "plan_plot": plan_plot,
+            "whatif_plot": whatif_plot, "plan_df": plan_df, "drafts_df": drafts_df,
+            "picker": picker, "detail_md": detail_md, "subject_tb": subject_tb,
+            "preheader_tb": preheader_tb, "title_tb": title_tb, "body_tb": body_tb,
+            "export_md": export_md, "csv_file": csv_file, "jsonl_file": jsonl_file,
+        }
 
-        # -- draft helpers (thin: state in, views out) -------------------------------------
-
-        def draft_view(sess: views.SessionView, key: str | None) -> dict[Any, Any]:
-            item = views.find_draft(sess.drafts, key)
-            out: dict[Any, Any] = {
-                drafts_df: views.drafts_table(sess.drafts),
-                picker: gr.update(
-                    choices=views.draft_choices(sess.drafts),
-                    value=item.key if item else None,
-                ),
-                detail_md: views.draft_detail(item),
-            }
-            have = views.editable_fields(item.draft) if item else []
-            for name, box in zip(("subject", "preheader", "title", "body"), editor, strict=True):
-                value = views.field(item.draft, name, default="") if item else ""
-                out[box] = gr.update(value=value, visible=name in have)
-            return out
-
-        # -- chat ---------------------------------------------------------------------------
-
-        def respond(
-            text: str, chat: list[dict[str, Any]] | None, sess: views.SessionView
-        ) -> Iterator[dict[Any, Any]]:
-            text = (text or "").strip()
-            if not text:
-                return
-            history = [*(chat or []), {"role": "user", "content": text}]
-            yield {chatbot: history, msg: "", state: sess}
-            final = None
-            started = time.perf_counter()
-            try:
-                if not warmup.done.is_set():
-                    history = [*history, {"role": "assistant", "content": "",
-                                          "metadata": {"title": "⏳ Preparing the shop data",
-                                                       "status": "pending"}}]
-                    yield {chatbot: history}
-                    warmup.done.wait()
-                    history = history[:-1]
-                for update in runner.stream(text, session=sess.session_id):
-                    history = views.apply_update(history, update)
-                    if update.result is not None:
-                        final = update.result
-                    yield {chatbot: history}
-            except Exception as exc:  # a program fault: log it, tell the user plainly
-                logger.exception("request failed (session %s)", sess.session_id)
-                history = [*history, {"role": "assistant", "content": views.friendly_error(exc)}]
-                when = datetime.now(UTC).strftime("%H:%M:%S UTC")
-                yield {chatbot: history, state: sess, run_md: f"Last run failed at {when}"}
-                return
-            if final is None:
-                return
-            seconds = time.perf_counter() - started
-            out: dict[Any, Any] = {chatbot: history, state: sess,
-                                   run_md: views.run_info(final, seconds)}
-            out.update(panels_for(final))
-            if final.drafts:
-                sess.drafts = views.add_drafts(sess.drafts, final.drafts)
-                first_new = sess.drafts[len(sess.drafts) - len(final.drafts)].key
-                out.update(draft_view(sess, first_new))
-            out[tabs] = gr.Tabs(selected=views.panel_for(final))
-            yield out
-
-        def panels_for(result: Any) -> dict[Any, Any]:
-            out: dict[Any, Any] = {}
-            profile = views.latest_artifact(result, "lookup_customer")
-            if profile is not None:
-                out[profile_md] = views.profile_card(profile)
-            segment = views.latest_artifact(result, "find_customers")
-            if segment is not None:
-                out[segment_md] = views.segment_summary(segment)
-                out[segment_df] = gr.update(value=views.segment_table(segment), visible=True)
-            products = views.products_table(result)
-            if len(products):
-                out[products_df] = products
-            plan = views.latest_artifact(result, "optimize_campaign")
-            if plan is not None:
-                out[plan_md] = views.plan_summary(plan)
-                out[plan_plot] = views.plan_chart(plan)
-                out[whatif_plot] = views.what_if_chart(plan)
-                out[plan_df] = views.plan_table(plan)
-            return out
-
-        def reset(sess: views.SessionView) -> dict[Any, Any]:
-            try:
-                runner.reset(sess.session_id)
-            except Exception:
-                logger.exception("could not reset session %s", sess.session_id)
-            sess.session_id = uuid.uuid4().hex[:12]
+        def to_ui(values: dict[str, Any]) -> dict[Any, Any]:
+            """Named callback values -> Gradio components and updates."""
             return {
-                chatbot: [],
-                msg: "",
-                run_md: "",
-                state: sess,
-                profile_md: views.profile_card(None),
-                segment_md: "",
-                segment_df: gr.update(value=views.segment_table(None), visible=False),
-                products_df: views.products_table(None),
-                plan_md: views.plan_summary(None),
-                plan_plot: None,
-                whatif_plot: None,
-                plan_df: views.plan_table(None),
+                components[name]: gr.update(**v.props) if isinstance(v, Update) else v
+                for name, v in values.items()
             }
 
+        def wired(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[Any, Any]]:
+            # Gradio reads a callback's signature to pass inputs: keep it positional.
+            return lambda *args: to_ui(fn(*args))
+
+        def respond(text: str, chat: Any, sess: views.SessionView) -> Iterator[dict[Any, Any]]:
+            for values in cb.respond(text, chat, sess):
+                yield to_ui(values)
+
+        chat_inputs = [msg, chatbot, state]
         chat_outputs = [chatbot, msg, state, tabs, run_md, *panel_outputs, *draft_outputs]
-        msg.submit(respond, [msg, chatbot, state], chat_outputs)
-        send.click(respond, [msg, chatbot, state], chat_outputs)
+        msg.submit(respond, chat_inputs, chat_outputs)
+        send.click(respond, chat_inputs, chat_outputs)
         examples.click(lambda sample: sample[0], [examples], [msg], queue=False).then(
-            respond, [msg, chatbot, state], chat_outputs
+            respond, chat_inputs, chat_outputs
         )
-        new_chat.click(reset, [state], [chatbot, msg, run_md, state, *panel_outputs],
+        new_chat.click(wired(cb.reset), [state], [chatbot, msg, run_md, state, *panel_outputs],
                        queue=False)
 
-        # -- drafts -------------------------------------------------------------------------
-
-        def select(key: str | None, sess: views.SessionView) -> dict[Any, Any]:
-            out = draft_view(sess, key)
-            del out[picker]  # do not re-trigger the picker's own change event
-            return out
-
-        def guarded(action: Any) -> Any:
-            def run(*args: Any) -> dict[Any, Any]:
-                sess: views.SessionView = args[-1]
-                key: str | None = args[0]
-                try:
-                    result: dict[Any, Any] = action(*args)
-                    return result
-                except Exception as exc:
-                    logger.exception("draft action failed (session %s)", sess.session_id)
-                    out = draft_view(sess, key)
-                    out[detail_md] = views.friendly_error(exc)
-                    return out
-
-            return run
-
-        def save(key: str | None, subject: str, preheader: str, title: str, body: str,
-                 sess: views.SessionView) -> dict[Any, Any]:
-            item = views.find_draft(sess.drafts, key)
-            if item is None:
-                return {detail_md: "_Select a draft first._"}
-            changes = {"subject": subject, "preheader": preheader, "title": title, "body": body}
-            edited = views.edit_draft(item, changes, recheck)
-            sess.drafts = views.replace_item(sess.drafts, edited)
-            return {**draft_view(sess, key), state: sess}
-
-        def set_status(status: views.DraftStatus) -> Any:
-            def run(key: str | None, sess: views.SessionView) -> dict[Any, Any]:
-                item = views.find_draft(sess.drafts, key)
-                if item is None:
-                    return {detail_md: "_Select a draft first._"}
-                sess.drafts = views.replace_item(sess.drafts, views.set_status(item, status))
-                return {**draft_view(sess, key), state: sess}
-
-            return run
-
-        def export(sess: views.SessionView) -> dict[Any, Any]:
-            try:
-                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-                paths = views.write_exports(
-                    sess.drafts, exports_dir, f"approved-drafts-{sess.session_id}-{stamp}"
-                )
-            except Exception as exc:
-                logger.exception("export failed (session %s)", sess.session_id)
-                return {export_md: views.friendly_error(exc),
-                        csv_file: gr.update(value=None, visible=False),
-                        jsonl_file: gr.update(value=None, visible=False)}
-            if paths is None:
-                return {export_md: "_Approve at least one draft to export it._",
-                        csv_file: gr.update(value=None, visible=False),
-                        jsonl_file: gr.update(value=None, visible=False)}
-            n = sum(1 for d in sess.drafts if d.status == "approved")
-            return {
-                export_md: f"Exported {n} approved draft(s).",
-                csv_file: gr.update(value=str(paths[0]), visible=True),
-                jsonl_file: gr.update(value=str(paths[1]), visible=True),
-            }
-
-        picker.change(guarded(select), [picker, state],
+        picker.change(wired(cb.guarded(cb.select)), [picker, state],
                       [drafts_df, detail_md, *editor], queue=False)
-        save_btn.click(guarded(save), [picker, *editor, state], [*draft_outputs, state])
-        approve_btn.click(guarded(set_status("approved")), [picker, state],
+        save_btn.click(wired(cb.guarded(cb.save)), [picker, *editor, state],
+                       [*draft_outputs, state])
+        approve_btn.click(wired(cb.guarded(cb.approve)), [picker, state],
                           [*draft_outputs, state], queue=False)
-        reject_btn.click(guarded(set_status("rejected")), [picker, state],
+        reject_btn.click(wired(cb.guarded(cb.reject)), [picker, state],
                          [*draft_outputs, state], queue=False)
-        export_btn.click(export, [state], [export_md, csv_file, jsonl_file])
-
-        # -- start-up progress ---------------------------------------------------------------
+        export_btn.click(wired(cb.export), [state], [export_md, csv_file, jsonl_file])
 
         def on_load(progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
             n = len(WARMUP_STAGES)
             while not warmup.done.wait(timeout=0.25):
                 progress((warmup.index, n), desc=warmup.stage)
-            return status_text()
+            return cb.status_text()
 
         demo.load(on_load, None, [status])
     return cast("gr.Blocks", demo)
@@ -528,6 +318,7 @@ def main() -> int:
     import gradio as gr
 
     from agent.runner import AgentRunner
+    from agent.ui_callbacks import Warmup
 
     try:
         runner = AgentRunner(settings)

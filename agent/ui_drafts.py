@@ -65,6 +65,7 @@ class DraftItem:
     status: DraftStatus = "pending"
     edited: bool = False
     note: str = ""
+    run_id: str = ""  # the agent run that wrote the draft (its trace records the review)
 
 
 @dataclass
@@ -90,6 +91,13 @@ def guard_problems(draft: Any) -> list[str]:
     return out
 
 
+def guard_problem_codes(draft: Any) -> list[str]:
+    """The distinct codes of the guard's problems (e.g. "wrong_price"), in the order found."""
+    problems = field(field(draft, "guard"), "problems", default=[]) or []
+    codes = (field(p, "code", default="") for p in problems if not isinstance(p, str))
+    return list(dict.fromkeys(str(c) for c in codes if c))
+
+
 def guard_text(draft: Any) -> str:
     """The verdict for a table cell: "✅ passed" or "❌ failed: problem; problem"."""
     if guard_passed(draft):
@@ -98,8 +106,16 @@ def guard_text(draft: Any) -> str:
     return f"{FAIL_MARK}: {'; '.join(problems)}" if problems else FAIL_MARK
 
 
-def add_drafts(items: Sequence[DraftItem], drafts: Iterable[Any]) -> list[DraftItem]:
-    """The queue with a run's new drafts appended (keys stay unique within the session)."""
+def add_drafts(
+    items: Sequence[DraftItem], drafts: Iterable[Any], run_id: str = ""
+) -> list[DraftItem]:
+    """The queue with a run's new drafts appended (keys stay unique within the session).
+
+    Args:
+        items: The session's queue so far.
+        drafts: The drafts of one agent run.
+        run_id: That run's id, kept on each item so reviews land in the run's trace.
+    """
     out = list(items)
     taken = {i.key for i in out}
     for draft in drafts:
@@ -107,7 +123,7 @@ def add_drafts(items: Sequence[DraftItem], drafts: Iterable[Any]) -> list[DraftI
         while key in taken:
             key = f"{key}-{len(out) + 1}"
         taken.add(key)
-        out.append(DraftItem(key=key, draft=draft))
+        out.append(DraftItem(key=key, draft=draft, run_id=run_id))
     return out
 
 
