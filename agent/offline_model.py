@@ -53,14 +53,6 @@ class StageResult:
             and (tool is None or names.get(m.tool_call_id) == tool)
         ]
 
-    def errors(self) -> list[tuple[str, str]]:
-        """(tool name, error text) of the failed calls."""
-        names = {c["id"]: c["name"] for c in self.calls}
-        return [
-            (names.get(m.tool_call_id, "?"), str(m.content))
-            for m in self.results
-            if m.status == "error"
-        ]
 
 
 class Turn:
@@ -69,10 +61,6 @@ class Turn:
     def __init__(self, request: str, stages: list[StageResult]) -> None:
         self.request = request
         self.stages = stages
-
-    def stage(self, name: str) -> StageResult | None:
-        """The stage of that name, if it ran."""
-        return next((s for s in self.stages if s.stage == name), None)
 
     def artifacts(self, tool: str) -> list[Any]:
         """Typed results of a tool across this turn's stages."""
@@ -147,7 +135,11 @@ class OfflineChatModel(BaseChatModel):
         for stage in route.stages:
             if stage in done or stage == "explain":
                 continue
-            calls = self._calls_for(stage, route, turn, earlier)
+            calls = [
+                (name, args)
+                for name, args in self._calls_for(stage, route, turn, earlier)
+                if not self.tool_names or name in self.tool_names
+            ]
             if calls:
                 prefix = f"call_{len(messages)}"
                 return self._tool_message(stage, route, calls, prefix, first=not turn.stages)

@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -389,8 +390,19 @@ def redact_record(record: logging.LogRecord, redactor: Redactor) -> None:
 
 
 _install_lock = threading.Lock()
-_active: list[Redactor] = []
+# Weak references: a redactor installed by a runner that is gone no longer pins its
+# (large) automaton in memory; the newest live one is used.
+_active: list[weakref.ref[Redactor]] = []
 _base_factory: Callable[..., logging.LogRecord] | None = None
+
+
+def _current() -> Redactor | None:
+    while _active:
+        redactor = _active[-1]()
+        if redactor is not None:
+            return redactor
+        _active.pop()
+    return None
 
 
 def install_log_redaction(redactor: Redactor) -> Callable[[], None]:
@@ -398,7 +410,7 @@ def install_log_redaction(redactor: Redactor) -> Callable[[], None]:
 
     Works through the log-record factory, so it covers every logger and every handler,
     including ones configured later. Installing again replaces the active redactor until
-    the returned function is called.
+    the returned function is called or the newer redactor is garbage-collected.
     """
     global _base_factory
     with _install_lock:
@@ -408,19 +420,22 @@ def install_log_redaction(redactor: Redactor) -> Callable[[], None]:
 
             def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
                 record = base(*args, **kwargs)
-                if _active:
-                    redact_record(record, _active[-1])
+                current = _current()
+                if current is not None:
+                    redact_record(record, current)
                 return record
 
             logging.setLogRecordFactory(factory)
-        _active.append(redactor)
+        _active[:] = [r for r in _active if r() is not None]
+        _active.append(weakref.ref(redactor))
 
     def uninstall() -> None:
         global _base_factory
         with _install_lock:
-            if redactor in _active:  # remove the most recent installation of it
-                del _active[len(_active) - 1 - _active[::-1].index(redactor)]
-            if not _active and _base_factory is not None:
+            live = [r() for r in _active]
+            if redactor in live:  # remove the most recent installation of it
+                del _active[len(live) - 1 - live[::-1].index(redactor)]
+            if _current() is None and _base_factory is not None:
                 logging.setLogRecordFactory(_base_factory)
                 _base_factory = None
 

@@ -151,8 +151,9 @@ class AgentRunner:
             first_tool_choice=settings.first_tool_choice,
         )
         self.redactor = Redactor.from_shop(self.deps.shop, settings)
-        # Every log record of the process is redacted from here on (payloads never leak).
-        self._uninstall_redaction = install_log_redaction(self.redactor)
+        # Every log record of the process is redacted from here on (payloads never leak);
+        # the installation lasts as long as this runner's redactor.
+        install_log_redaction(self.redactor)
         self.sessions = SessionStore(settings.state_dir / "sessions")
 
     # -- sessions ---------------------------------------------------------------------------

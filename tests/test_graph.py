@@ -68,3 +68,22 @@ def test_step_limit_stops_the_loop() -> None:
     messages, model = _run(script, max_steps=2)
     assert len(model.sent) == 2  # two model steps, then the loop ends
     assert isinstance(messages[-1], AIMessage) and messages[-1].tool_calls
+
+
+def test_offline_model_calls_only_the_tools_it_was_given() -> None:
+    import pandas as pd
+
+    from agent.offline_model import build_offline_model
+    from agent.routing import Vocabulary
+
+    vocab = Vocabulary.from_shop(
+        pd.DataFrame({"category": ["kitchen"], "brand": ["Copperleaf"], "title_zh": ["锅"]}),
+        pd.DataFrame({"city": ["London"]}),
+    )
+    model = build_offline_model(vocab)
+    with_lookup = model.bind_tools([StructuredTool.from_function(_price, name="lookup_customer")])
+    reply = with_lookup.invoke([HumanMessage("Tell me about C00042")])
+    assert [c["name"] for c in reply.tool_calls] == ["lookup_customer"]
+    without = model.bind_tools(TOOLS)  # no lookup_customer: it must not ask for it
+    reply = without.invoke([HumanMessage("Tell me about C00042")])
+    assert reply.tool_calls == []

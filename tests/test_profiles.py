@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -302,13 +301,12 @@ def test_profiles_are_cached_per_data_version(
     assert rebuilt.get("C00001") == first.get("C00001")
 
 
-def test_lookup_is_a_dictionary_hit(store: Any) -> None:
-    ids = list(store.table.index)
-    t0 = time.perf_counter()
-    for cid in ids * 5:
-        store.get(cid)
-    per_lookup_ms = (time.perf_counter() - t0) * 1000 / (len(ids) * 5)
-    assert per_lookup_ms < 2.0
+def test_every_customer_has_a_profile_and_lookups_agree(store: Any) -> None:
+    # Lookup latency is measured by bench/bench_profiles.py, not by a timed unit test.
+    for cid in store.table.index:
+        profile = store.get(cid)
+        assert profile.customer_id == cid
+        assert profile.segment == store.table.loc[cid, "segment"]
 
 
 def test_find_customers_filters_and_orders_by_value(shop: ShopData, tmp_path: Path) -> None:
@@ -391,9 +389,7 @@ def test_demo_shop_profiles(tmp_path: Path) -> None:
     from tools.store import load_shop
 
     demo = load_shop(DEMO)
-    t0 = time.perf_counter()
     store = load_profile_store(demo, tmp_path)
-    assert time.perf_counter() - t0 < 30
     assert store.churn_auc > 0.75
     segments = set(store.table["segment"])
     assert {"champions", "loyal", "at_risk", "lost", "prospects"} <= segments

@@ -146,6 +146,11 @@ def _consent_note(assume_consent: Sequence[Channel]) -> str:
     )
 
 
+def _excluded_note(label: str, excluded: dict[str, int]) -> str:
+    """One sentence counting excluded lines by reason, e.g. "Excluded lines: 3 no customer."."""
+    return f"{label}: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in excluded.items()) + "."
+
+
 def _validated(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> ShopData:
     """Validate each table against the data model and bundle them into a shop."""
     checked = {name: validate_table(name, frames[name]) for name in TABLES}

@@ -23,7 +23,13 @@ from tools.importers.cj_tables import (
     _cj_exposures,
     _cj_numbers,
 )
-from tools.importers.common import DEFAULT_STOCK, ImportResult, _consent_note, _finish
+from tools.importers.common import (
+    DEFAULT_STOCK,
+    ImportResult,
+    _consent_note,
+    _excluded_note,
+    _finish,
+)
 from tools.schemas import Channel
 
 _CJ_FILES: dict[str, tuple[str, ...]] = {
@@ -227,11 +233,7 @@ def import_complete_journey(
     )
     notes += _cj_notes(channel, assume_consent)
     if excluded:
-        notes.append(
-            "Excluded transaction lines: "
-            + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in excluded.items())
-            + "."
-        )
+        notes.append(_excluded_note("Excluded transaction lines", excluded))
     frames = {
         "customers": customers,
         "products": products,

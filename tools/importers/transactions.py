@@ -22,6 +22,7 @@ from tools.importers.common import (
     ImportResult,
     _consent_note,
     _customers_frame,
+    _excluded_note,
     _finish,
     _most_common,
     _readable,
@@ -370,11 +371,7 @@ def import_transactions_csv(
         "The file has no campaigns: the campaigns and exposures tables are empty.",
     ]
     if excluded:
-        notes.append(
-            "Excluded lines: "
-            + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in excluded.items())
-            + "."
-        )
+        notes.append(_excluded_note("Excluded lines", excluded))
     frames = {
         "customers": customers,
         "products": products,
