@@ -3,8 +3,8 @@
 Run ``python app.py``; it serves http://127.0.0.1:7860 by default (``AGENT_UI_HOST``,
 ``AGENT_UI_PORT``). Logins come from ``AGENT_UI_USERS`` (JSON ``{"user": "password"}``);
 serving beyond loopback without a login is refused. This module builds the Blocks and wires
-them: the callbacks live in ``agent.ui_callbacks`` (Gradio-free, unit tested), the mapping
-from agent results to what is shown in ``agent.ui_views``, the work in ``AgentRunner``.
+them: the callbacks live in ``agent.ui.callbacks`` (Gradio-free, unit tested), the mapping
+from agent results to what is shown in ``agent.ui.views``, the work in ``AgentRunner``.
 Each browser session has its own agent session and its own draft queue.
 """
 
@@ -24,9 +24,9 @@ from agent.settings import Settings
 if TYPE_CHECKING:
     import gradio as gr
 
-    from agent import ui_views as views
-    from agent.runner import AgentRunner
-    from agent.ui_callbacks import Warmup
+    from agent.loop.runner import AgentRunner
+    from agent.ui import views
+    from agent.ui.callbacks import Warmup
 
 # Gradio reads these when it is imported (lazily, after the start-up checks, so that a
 # refused start is instant): keep the app from phoning home.
@@ -96,8 +96,8 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
     """The Blocks app: chat with steps on the left, result panels on the right."""
     import gradio as gr
 
-    from agent import ui_views as views
-    from agent.ui_callbacks import WARMUP_STAGES, AppCallbacks, Update, new_session
+    from agent.ui import views
+    from agent.ui.callbacks import WARMUP_STAGES, AppCallbacks, Update, new_session
 
     cb = AppCallbacks(settings, runner, warmup)
 
@@ -317,8 +317,8 @@ def main() -> int:
         return 2
     import gradio as gr
 
-    from agent.runner import AgentRunner
-    from agent.ui_callbacks import Warmup
+    from agent.loop.runner import AgentRunner
+    from agent.ui.callbacks import Warmup
 
     try:
         runner = AgentRunner(settings)

@@ -13,12 +13,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: The repository root (where ``data/`` and ``prompts/`` live).
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: The demo shop shipped with the project.
-DEMO_DATA_DIR = PROJECT_ROOT / "data" / "demo"
-#: Prompts and copy templates.
-PROMPTS_DIR = PROJECT_ROOT / "prompts"
+from tools.config import DEMO_DATA_DIR, PROJECT_ROOT, PROMPTS_DIR, ToolConfig
+
+__all__ = ["DEMO_DATA_DIR", "PROJECT_ROOT", "PROMPTS_DIR", "Settings"]
 
 
 class Settings(BaseSettings):
@@ -81,6 +78,20 @@ class Settings(BaseSettings):
         self.data_dir = self.data_dir.expanduser().resolve()
         self.state_dir = self.state_dir.expanduser().resolve()
         return self
+
+    def tool_config(self) -> ToolConfig:
+        """What the tools read from these settings (the domain never sees ``Settings``)."""
+        return ToolConfig(
+            data_dir=self.data_dir,
+            state_dir=self.state_dir,
+            chroma_host=self.chroma_host,
+            chroma_port=self.chroma_port,
+            link_allowlist=tuple(self.link_allowlist),
+            shop_name=self.shop_name,
+            frequency_cap_days=self.frequency_cap_days,
+            allow_protected_targeting=self.allow_protected_targeting,
+            allowed_dirs=tuple(self.allowed_dirs),
+        )
 
     @property
     def cache_dir(self) -> Path:

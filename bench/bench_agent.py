@@ -19,11 +19,11 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.runner import AgentRunner
+from agent.loop.runner import AgentRunner
+from agent.loop.tokens import count_message_tokens, count_tokens
 from agent.settings import Settings
-from agent.tokens import count_message_tokens, count_tokens
 from tests.fakes import ScriptedChatModel, tool_call
-from tools import call_tool
+from tools.registry import call_tool
 
 REQUESTS = [
     "Tell me about C00042",

@@ -36,13 +36,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.batch import BatchOptions, run_batch  # noqa: E402
+from agent.batch.runner import BatchOptions, run_batch  # noqa: E402
 from agent.settings import DEMO_DATA_DIR, Settings  # noqa: E402
 from tests.llm_server import ServerStartError, smollm2_gguf, unavailable_reason  # noqa: E402
 from tests.llm_server import llama_server as start_llama_server  # noqa: E402
-from tools.copywriting import draft_message  # noqa: E402
+from tools.copy.drafting import draft_message  # noqa: E402
 from tools.deps import ToolDeps  # noqa: E402
-from tools.schemas import SegmentFilter  # noqa: E402
+from tools.shop.schemas import SegmentFilter  # noqa: E402
 
 
 def offline_sms(settings: Settings, deps: ToolDeps, out_dir: Path, repeats: int) -> None:
@@ -126,14 +126,14 @@ def sweep(
     warm.write_text(ids_file.read_text().splitlines()[0])
     run_batch(settings, BatchOptions(ids_path=warm, channel="sms", frequency_cap_days=0,
                                      out=out_dir / f"{tag}-warm.jsonl"),
-              ToolDeps(settings, deps.shop))  # not timed: first requests, caches
+              ToolDeps(settings.tool_config(), deps.shop))  # not timed: first requests, caches
     rates: dict[int, float] = {}
     for concurrency in (1, 2, 4):
         summary = run_batch(
             settings,
             BatchOptions(ids_path=ids_file, channel="sms", frequency_cap_days=0,
                          concurrency=concurrency, out=out_dir / f"{tag}-c{concurrency}.jsonl"),
-            ToolDeps(settings, deps.shop),
+            ToolDeps(settings.tool_config(), deps.shop),
         )
         rates[concurrency] = summary.drafts_per_second
         failed = sum(summary.failed.values())
@@ -176,7 +176,7 @@ def main() -> None:
         out_dir = Path(tmp) / "out"
         out_dir.mkdir()
         settings = Settings(data_dir=DEMO_DATA_DIR, state_dir=state)
-        deps = ToolDeps(settings)
+        deps = ToolDeps(settings.tool_config())
         started = time.perf_counter()
         deps.profiles  # noqa: B018 - built (or loaded) once, outside the timings
         print(f"setup: shop and profiles in {time.perf_counter() - started:.1f} s")

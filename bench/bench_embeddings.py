@@ -25,8 +25,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.embeddings import MiniLMEmbedder, default_model_path, default_tokenizer_path  # noqa: E402
-from tools.products import product_document  # noqa: E402
+from tools.catalog.embeddings import MiniLMEmbedder, default_model_path, default_tokenizer_path  # noqa: E402
+from tools.catalog.search import product_document  # noqa: E402
 
 INSTACART = ROOT.parent / "shared" / "datasets" / "instacart_catalog" / "products.csv"
 DEMO = ROOT / "data" / "demo" / "products.parquet"

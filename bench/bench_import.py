@@ -21,8 +21,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.importers import import_complete_journey, save_imported_shop  # noqa: E402
-from tools.store import load_shop  # noqa: E402
+from tools.shop.importers import import_complete_journey, save_imported_shop  # noqa: E402
+from tools.shop.store import load_shop  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "datasets" / "complete_journey"
 TARGET_S = 60.0

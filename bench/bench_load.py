@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.demo_data import write_demo_shop  # noqa: E402
-from tools.store import TABLES, load_shop  # noqa: E402
+from tools.shop.demo.generator import write_demo_shop  # noqa: E402
+from tools.shop.store import TABLES, load_shop  # noqa: E402
 
 TARGET_S = 3.0
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 import sklearn.linear_model  # noqa: E402, F401  (imported before timing: the build, not the import, is measured)
 
-from tools.profiles import ProfileStore, load_profile_store  # noqa: E402
-from tools.store import ShopData, load_shop, validate_table  # noqa: E402
+from tools.customers.profiles import ProfileStore, load_profile_store  # noqa: E402
+from tools.shop.store import ShopData, load_shop, validate_table  # noqa: E402
 
 AS_OF = pd.Timestamp("2026-06-30 23:59:59", tz="UTC")
 

@@ -25,10 +25,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.cli.eval_search import DEFAULT_INSTACART, load_instacart  # noqa: E402
+from agent.evals.search import DEFAULT_INSTACART, load_instacart  # noqa: E402
 from agent.settings import Settings  # noqa: E402
-from tools.embeddings import load_embedder  # noqa: E402
-from tools.products import ProductIndex, collection_name_for, tokenize  # noqa: E402
+from tools.catalog.embeddings import load_embedder  # noqa: E402
+from tools.catalog.search import ProductIndex, collection_name_for, tokenize  # noqa: E402
 
 
 def build_queries(index: ProductIndex, aisles: list[str], n: int) -> list[str]:

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from tools.campaign_solver import (
+from tools.campaigns.solver import (
     AllocationProblem,
     greedy_allocation,
     is_feasible,

@@ -9,7 +9,7 @@ are audited here, never used as targeting keys unless settings allow it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -17,10 +17,12 @@ from fairlearn.metrics import demographic_parity_difference, demographic_parity_
 from pydantic import BaseModel, Field
 
 from tools.errors import ToolInputError
-from tools.schemas import SegmentFilter, ToolResult
+from tools.shop.schemas import SegmentFilter, ToolResult
 
 if TYPE_CHECKING:
-    from tools.deps import ToolDeps
+    from tools.config import ToolConfig
+    from tools.customers.profiles import ProfileStore
+    from tools.shop.store import ShopData
 
 FOUR_FIFTHS = 0.8
 AGE_BANDS = [0, 25, 35, 45, 55, 65, 200]
@@ -137,8 +139,27 @@ def _audit(frame: pd.DataFrame, attribute: str, with_values: bool) -> AttributeA
     )
 
 
+class FairnessDeps(Protocol):
+    """What the fairness audit uses from ``tools.deps.ToolDeps``."""
+
+    @property
+    def config(self) -> ToolConfig:
+        """The tools' settings."""
+        ...
+
+    @property
+    def shop(self) -> ShopData:
+        """The shop's tables."""
+        ...
+
+    @property
+    def profiles(self) -> ProfileStore:
+        """Customer profiles."""
+        ...
+
+
 def audit_fairness(
-    deps: ToolDeps,
+    deps: FairnessDeps,
     audience: SegmentFilter | None = None,
     customer_ids: list[str] | None = None,
 ) -> FairnessAudit:
@@ -161,6 +182,6 @@ def audit_fairness(
         note = f"{len(selected)} listed customers"
     else:
         assert audience is not None
-        selected = deps.profiles.filter_ids(audience, deps.settings.allow_protected_targeting)
+        selected = deps.profiles.filter_ids(audience, deps.config.allow_protected_targeting)
         note = "audience " + audience.model_dump_json(exclude_none=True, exclude={"limit"})
     return audit_selection(customers, selected, note=note)

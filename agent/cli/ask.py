@@ -32,9 +32,9 @@ def register(groups: dict[str, Any]) -> None:
 
 def run_ask(args: argparse.Namespace) -> int:
     """Run the request and print the result."""
-    from agent.llm import ModelConfigError
-    from agent.runner import AgentRunner
-    from agent.sessions import SessionError
+    from agent.loop.llm import ModelConfigError
+    from agent.loop.runner import AgentRunner
+    from agent.loop.sessions import SessionError
     from tools.errors import DataNotFoundError, DataValidationError
 
     try:

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.cli.common import fail, load_settings, print_json, run_guarded
-from tools.schemas import CHANNELS, SEGMENTS
+from tools.shop.schemas import CHANNELS, SEGMENTS
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -149,7 +149,7 @@ def _segment_filter(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from agent.batch import BatchOptions
+    from agent.batch.runner import BatchOptions
 
     offer = None
     if args.offer_name or args.discount or args.code:
@@ -193,7 +193,7 @@ def _validation_message(exc: ValidationError) -> str:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run a batch job and print its summary."""
-    from agent.batch import run_batch
+    from agent.batch.runner import run_batch
 
     try:
         options = _options(args)

@@ -7,7 +7,7 @@
 - ``python -m agent data import transactions FILE --map KEY=COLUMN,... --out DIR`` imports
   any transactions CSV with one row per order line.
 
-Imports read and write only inside the allowed directories (see ``tools.paths``).
+Imports read and write only inside the allowed directories (see ``tools.shop.paths``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from agent.cli.common import load_settings, print_json, print_table, run_guarded
 from tools.errors import ToolInputError
-from tools.schemas import CHANNELS, Channel
+from tools.shop.schemas import CHANNELS, Channel
 
 _CONSENT_HELP = (
     "channels on which every imported customer is ASSUMED to have consented, comma-separated "
@@ -133,7 +133,7 @@ def parse_channels(text: str) -> list[Channel]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a shop and print its counts."""
-    from tools.store import load_shop
+    from tools.shop.store import load_shop
 
     settings = load_settings(args)
     data_dir = Path(args.dir) if args.dir else settings.data_dir
@@ -196,12 +196,12 @@ def _report(summary: Any, out: Path, as_json: bool) -> int:
 
 def cmd_import_complete_journey(args: argparse.Namespace) -> int:
     """Import the Complete Journey folder and write the shop."""
-    from tools.importers import import_complete_journey, save_imported_shop
-    from tools.paths import ensure_allowed
+    from tools.shop.importers import import_complete_journey, save_imported_shop
+    from tools.shop.paths import ensure_allowed
 
-    settings = load_settings(args)
-    source = ensure_allowed(args.path, settings, purpose="read", what="import source")
-    out = ensure_allowed(args.out, settings, purpose="write", what="import output")
+    config = load_settings(args).tool_config()
+    source = ensure_allowed(args.path, config, purpose="read", what="import source")
+    out = ensure_allowed(args.out, config, purpose="write", what="import output")
     result = import_complete_journey(
         source,
         catalog=args.catalog,
@@ -214,13 +214,13 @@ def cmd_import_complete_journey(args: argparse.Namespace) -> int:
 
 def cmd_import_transactions(args: argparse.Namespace) -> int:
     """Import a transactions CSV through a column mapping and write the shop."""
-    from tools.importers import import_transactions_csv, parse_mapping, save_imported_shop
-    from tools.paths import ensure_allowed
+    from tools.shop.importers import import_transactions_csv, parse_mapping, save_imported_shop
+    from tools.shop.paths import ensure_allowed
 
-    settings = load_settings(args)
+    config = load_settings(args).tool_config()
     mapping = parse_mapping(args.mapping)
-    source = ensure_allowed(args.file, settings, purpose="read", what="import source")
-    out = ensure_allowed(args.out, settings, purpose="write", what="import output")
+    source = ensure_allowed(args.file, config, purpose="read", what="import source")
+    out = ensure_allowed(args.out, config, purpose="write", what="import output")
     result = import_transactions_csv(
         source,
         mapping,

@@ -11,7 +11,7 @@ from agent.cli.common import load_settings, print_json, print_table, run_guarded
 
 def register(groups: dict[str, Any]) -> None:
     """Add ``data demo`` to the ``data`` group."""
-    from tools.demo_data import DEFAULT_CUSTOMERS, DEFAULT_PRODUCTS, DEFAULT_SEED
+    from tools.shop.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_PRODUCTS, DEFAULT_SEED
 
     parser = groups["data"].add_parser(
         "demo",
@@ -38,10 +38,11 @@ def register(groups: dict[str, Any]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tools.demo_data import write_demo_shop
-    from tools.paths import ensure_allowed
+    from tools.shop.demo.generator import write_demo_shop
+    from tools.shop.paths import ensure_allowed
 
-    out = ensure_allowed(args.out, load_settings(args), purpose="write", what="demo output")
+    config = load_settings(args).tool_config()
+    out = ensure_allowed(args.out, config, purpose="write", what="demo output")
     summary = write_demo_shop(
         out,
         seed=args.seed,

@@ -6,7 +6,7 @@
   data files, profile cache, indexes, traces, sessions, drafts, exports and batch
   checkpoints, and prints what was removed, by place.
 
-See ``agent.privacy`` for what each place holds and how it is erased.
+See ``agent.privacy.rights`` for what each place holds and how it is erased.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.cli.common import fail, load_settings, print_json, print_table, run_guarded
-from agent.privacy import ErasureReport, export_customer, forget_customer, write_export
+from agent.privacy.rights import ErasureReport, export_customer, forget_customer, write_export
 from agent.settings import Settings
-from tools.paths import Purpose, ensure_allowed
+from tools.shop.paths import Purpose, ensure_allowed
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -76,7 +76,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _extra_dirs(args: argparse.Namespace, settings: Settings, purpose: Purpose) -> list[Path]:
-    return [ensure_allowed(d, settings, purpose=purpose, what="extra directory") for d in args.also]
+    config = settings.tool_config()
+    return [ensure_allowed(d, config, purpose=purpose, what="extra directory") for d in args.also]
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -85,7 +86,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     extra = _extra_dirs(args, settings, "read")
     out = None
     if args.out is not None:
-        out = ensure_allowed(args.out, settings, purpose="write", what="export output")
+        config = settings.tool_config()
+        out = ensure_allowed(args.out, config, purpose="write", what="export output")
     export = export_customer(settings, args.customer_id, extra_dirs=extra)
     if out is None:
         sys.stdout.write(export.model_dump_json(indent=2) + "\n")

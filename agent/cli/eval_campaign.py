@@ -3,7 +3,7 @@
 ``--hillstrom PATH`` runs the off-policy evaluation on the Hillstrom e-mail test (optimiser vs
 random, men's e-mail to a random 30% and a recency rule, same budget); ``--data DIR`` compares
 a generated shop's estimated segment x channel uplift with its planted truth. See
-``tools.campaign_eval`` for the method.
+``agent.evals.campaign`` for the method.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _hillstrom(args: argparse.Namespace) -> int:
-    from tools.campaign_eval import evaluate_hillstrom, repeat_hillstrom
+    from agent.evals.campaign import evaluate_hillstrom, repeat_hillstrom
 
     if args.repeat < 1:
         return fail(f"--repeat: must be 1 or more, got {args.repeat}")
@@ -106,7 +106,7 @@ def _hillstrom(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from tools.campaign_eval import evaluate_demo
+    from agent.evals.campaign import evaluate_demo
 
     settings = load_settings(args)
     report = evaluate_demo(settings.data_dir, settings.cache_dir)

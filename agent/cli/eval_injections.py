@@ -3,7 +3,7 @@
 Plants every attack of FILE (JSONL, a ``text`` field per line) into product descriptions,
 reviews and customer notes of a copy of the shop, runs the fixed marketer tasks on the
 configured provider, and prints the attack success rate and the utility against a clean run
-(see ``agent.injection_eval``).
+(see ``agent.evals.injections``).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def register(groups: dict[str, Any]) -> None:
 
 def cmd_eval_injections(args: argparse.Namespace) -> int:
     """Run the evaluation and print its numbers."""
-    from agent.injection_eval import load_attacks, run_injection_eval
+    from agent.evals.injections import load_attacks, run_injection_eval
     from tools.errors import ToolInputError
 
     if args.limit is not None and args.limit < 1:

@@ -14,21 +14,11 @@ every product, about two minutes; later runs only check content hashes).
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from agent.cli.common import fail, load_settings, print_json, print_table, run_guarded
-from agent.settings import PROJECT_ROOT
-
-logger = logging.getLogger(__name__)
-
-DEFAULT_INSTACART = PROJECT_ROOT.parent / "shared" / "datasets" / "instacart_catalog"
-K = 10
+from agent.evals.search import DEFAULT_INSTACART
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -63,137 +53,27 @@ def register(groups: dict[str, Any]) -> None:
     parser.set_defaults(func=run_guarded(run_eval_search))
 
 
-def load_instacart(path: Path, limit: int | None = None) -> tuple[Any, dict[str, list[str]]]:
-    """Products as a catalog frame, and each aisle's product ids (aisle name -> ids).
-
-    Raises:
-        DataNotFoundError: the folder or one of its CSV files is missing.
-    """
-    import pandas as pd
-
-    from tools.errors import DataNotFoundError
-
-    files = {name: path / f"{name}.csv" for name in ("products", "aisles")}
-    for file in files.values():
-        if not file.is_file():
-            raise DataNotFoundError(f"Instacart catalog file not found: {file}")
-    products = pd.read_csv(files["products"]).sort_values("product_id")
-    aisles = pd.read_csv(files["aisles"])
-    if limit is not None:
-        products = products.head(limit)
-    ids = products["product_id"].map(lambda n: f"P{int(n):05d}")
-    frame = pd.DataFrame(
-        {
-            "product_id": ids,
-            "title": products["product_name"].astype(str),
-            "description": "",
-            "title_zh": "",
-            "description_zh": "",
-            "category": "",
-            "brand": "",
-            "price": 1.0,
-            "currency": "USD",
-            "stock": 1,
-            "tags": [[] for _ in range(len(products))],
-            "reviews": [[] for _ in range(len(products))],
-        }
-    )
-    names = dict(zip(aisles["aisle_id"], aisles["aisle"].astype(str), strict=True))
-    relevant: dict[str, list[str]] = {}
-    for aisle_id, pid in zip(products["aisle_id"], ids, strict=True):
-        relevant.setdefault(names[aisle_id], []).append(pid)
-    return frame, relevant
-
-
-def score_run(ranked: list[str], relevant: set[str], k: int = K) -> tuple[float, float]:
-    """Precision@k and reciprocal rank (within the top k) of one ranked list."""
-    top = ranked[:k]
-    precision = sum(1 for pid in top if pid in relevant) / k
-    rr = next((1.0 / (n + 1) for n, pid in enumerate(top) if pid in relevant), 0.0)
-    return precision, rr
-
-
 def run_eval_search(args: argparse.Namespace) -> int:
-    """Build (or reuse) the index, run every aisle query per method and print the scores."""
-    from tools.embeddings import load_embedder
-    from tools.products import ProductIndex, collection_name_for
+    """Run the evaluation and print a table or one JSON object."""
+    from agent.evals.search import evaluate_search
 
     if args.limit is not None and args.limit < 1:
         return fail("--limit must be at least 1")
-    path: Path = args.path or DEFAULT_INSTACART
-    settings = load_settings(args)
-    frame, relevant = load_instacart(path, args.limit)
-    name = collection_name_for(path, prefix="instacart") + f"_{args.limit or 'all'}"
-    started = time.perf_counter()
-    index = ProductIndex(frame, settings, load_embedder(), collection=name)
-    report = index.sync()
-    build_s = time.perf_counter() - started
-    full_build_s = _remember_full_build(settings.cache_dir, name, report.embedded, len(frame),
-                                        build_s)
-
-    variants: dict[str, dict[str, Any]] = {
-        "vector": {"method": "vector"},
-        "lexical": {"method": "lexical"},
-        "hybrid": {"method": "hybrid"},
-    }
-    if args.compare_fusion:
-        variants["hybrid_rrf"] = {"method": "hybrid", "fusion": "rrf"}
-        for weight in (0.3, 0.5, 0.7, 0.8, 0.9):
-            variants[f"hybrid_w{weight:g}"] = {"method": "hybrid", "vector_weight": weight}
-    queries = sorted(relevant)
-    index.search(queries[0], k=K, in_stock_only=False)  # warm-up (sessions, caches)
-    methods: dict[str, dict[str, float]] = {}
-    latencies: list[float] = []
-    for label, options in variants.items():
-        index.clear_query_cache()  # every method pays for embedding its queries
-        precisions, rrs = [], []
-        for query in queries:
-            t0 = time.perf_counter()
-            result = index.search(query, k=K, in_stock_only=False, **options)
-            if label == "hybrid":
-                latencies.append((time.perf_counter() - t0) * 1000)
-            p, rr = score_run([h.product_id for h in result.hits], set(relevant[query]))
-            precisions.append(p)
-            rrs.append(rr)
-        methods[label] = {
-            "precision@10": round(float(np.mean(precisions)), 4),
-            "mrr": round(float(np.mean(rrs)), 4),
-        }
-    out: dict[str, Any] = {
-        "methods": methods,
-        "build_s": round(build_s, 2),
-        "query_p50_ms": round(float(np.percentile(latencies, 50)), 2),
-        "query_p95_ms": round(float(np.percentile(latencies, 95)), 2),
-        "products": len(frame),
-        "queries": len(queries),
-        "embedded": report.embedded,
-        "full_build_s": full_build_s,
-    }
+    out = evaluate_search(
+        load_settings(args).tool_config(), args.path, args.limit, args.compare_fusion
+    )
     if args.json:
         print_json(out)
         return 0
-    rows = [[m, v["precision@10"], v["mrr"]] for m, v in methods.items()]
+    rows = [[m, v["precision@10"], v["mrr"]] for m, v in out["methods"].items()]
     print_table(["method", "precision@10", "MRR@10"], rows)
+    full_build_s = out["full_build_s"]
     full = f"; a full build took {full_build_s:.1f}s" if full_build_s else ""
     print(
-        f"\n{len(frame):,} products, {len(queries)} aisle queries. Index load/build "
-        f"{build_s:.1f}s this run ({report.embedded:,} embedded{full}). Hybrid query "
+        f"\n{out['products']:,} products, {out['queries']} aisle queries. Index load/build "
+        f"{out['build_s']:.1f}s this run ({out['embedded']:,} embedded{full}). Hybrid query "
         f"latency p50 {out['query_p50_ms']} ms, p95 {out['query_p95_ms']} ms."
     )
     return 0
 
 
-def _remember_full_build(
-    cache_dir: Path, name: str, embedded: int, products: int, seconds: float
-) -> float | None:
-    """Keep the time of the last build that embedded everything (later runs only load)."""
-    record = cache_dir / "eval" / f"{name}.json"
-    if embedded == products and products > 0:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps({"full_build_s": round(seconds, 2)}), encoding="utf-8")
-        return round(seconds, 2)
-    try:
-        value = json.loads(record.read_text(encoding="utf-8")).get("full_build_s")
-    except (OSError, ValueError):
-        return None
-    return float(value) if isinstance(value, (int, float)) else None

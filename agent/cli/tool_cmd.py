@@ -45,14 +45,14 @@ def register(groups: dict[str, Any]) -> None:
 
 def tool_names() -> list[str]:
     """Names of every registered tool, without importing their modules."""
-    from tools import TOOL_SPECS
+    from tools.registry import TOOL_SPECS
 
     return [func for _, func in TOOL_SPECS]
 
 
 def load_tools() -> dict[str, Any]:
     """Import every tool function, turning a missing or broken module into a clear error."""
-    from tools import TOOL_SPECS
+    from tools.registry import TOOL_SPECS
 
     funcs: dict[str, Any] = {}
     for module_name, func_name in TOOL_SPECS:
@@ -70,7 +70,7 @@ def load_tools() -> dict[str, Any]:
 
 def describe_tools() -> list[dict[str, Any]]:
     """Every tool's name, description and JSON argument schema, in the model's order."""
-    from tools import args_model, describe_tool
+    from tools.registry import args_model, describe_tool
 
     out = []
     for name, func in load_tools().items():
@@ -124,10 +124,10 @@ def cmd_tool(args: argparse.Namespace) -> int:
     call_args = parse_args_json(args.args_json)
     load_tools()  # a missing module is reported clearly before the call
 
-    from tools import call_tool
     from tools.deps import ToolDeps
+    from tools.registry import call_tool
 
-    result = call_tool(ToolDeps(load_settings(args)), args.name, call_args)
+    result = call_tool(ToolDeps(load_settings(args).tool_config()), args.name, call_args)
     payload = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
     if args.pretty:
         sys.stdout.write(

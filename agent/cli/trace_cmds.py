@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from agent.cli.common import load_settings, print_json, print_table, run_guarded
-from agent.trace import TraceEvent, list_runs, load_run, summarize_run
+from agent.loop.trace import TraceEvent, list_runs, load_run, summarize_run
 
 #: Characters of a value shown on one line of ``trace show`` (``--json`` shows everything).
 SHOW_CHARS = 160

@@ -1,0 +1,1 @@
+"""Quality runs the CLI exposes: injections, recommendations, search."""

@@ -1,0 +1,1 @@
+"""The agent loop: graph, runner, model factory, sessions, tokens, trace and redaction."""

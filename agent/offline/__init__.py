@@ -1,0 +1,1 @@
+"""The embedded offline model: request reading and routing, vocabulary, answers."""

@@ -1,0 +1,1 @@
+"""Data rights: export and erasure of everything held on a customer, and the scan."""

@@ -1,0 +1,333 @@
+"""The chat app's callbacks, free of Gradio: session state in, plain UI values out.
+
+``app.py`` builds the Blocks and wires each component to a method of :class:`AppCallbacks`.
+Every method returns a dict keyed by component *name* (``"chatbot"``, ``"drafts_df"``, ...;
+the app maps names to its components). Values are plain (Markdown, DataFrames, figures,
+chat message lists) or an :class:`Update` when a component also changes its visibility,
+choices or selected tab (the app turns it into ``gr.update``). The mapping from agent
+results to these values lives in ``agent.ui.views``; the work in ``AgentRunner``.
+
+Reviewer actions (an edit with its guard re-check, approve, reject, export) are appended
+to the trace of the run that wrote the draft (``AgentRunner.record_review``): ids, verdicts
+and file names only, never the draft text.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from agent.ui import views
+
+if TYPE_CHECKING:
+    from agent.loop.runner import AgentRunner
+    from agent.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: What a callback hands back: component name -> value or :class:`Update`.
+UIValues = dict[str, Any]
+
+#: Stores built before the first request (each is cached on disk after the first start).
+WARMUP_STAGES: list[tuple[str, str]] = [
+    ("Loading the shop", "shop"),
+    ("Building customer profiles", "profiles"),
+    ("Building the product index", "products"),
+    ("Preparing recommendations", "recommender"),
+]
+
+EDITOR_FIELDS = ("subject", "preheader", "title", "body")
+SELECT_FIRST = "_Select a draft first._"
+
+
+@dataclass(frozen=True)
+class Update:
+    """A component change beyond its value; the app passes ``props`` to ``gr.update``."""
+
+    props: dict[str, Any]
+
+
+def update(**props: Any) -> Update:
+    """An :class:`Update` with these properties (value, visible, choices, selected...)."""
+    return Update(props)
+
+
+class Warmup:
+    """Builds the stores the first request needs in a background thread, with progress."""
+
+    def __init__(self, deps: Any) -> None:
+        self.deps = deps
+        self.stage = WARMUP_STAGES[0][0]
+        self.index = 0
+        self.failed: list[str] = []
+        self.done = threading.Event()
+        self.seconds = 0.0
+
+    def start(self) -> None:
+        """Start building in the background."""
+        threading.Thread(target=self._run, name="warmup", daemon=True).start()
+
+    def _run(self) -> None:
+        from tqdm import tqdm
+
+        started = time.perf_counter()
+        with tqdm(total=len(WARMUP_STAGES), desc="Preparing the shop", unit="step") as bar:
+            for i, (label, attr) in enumerate(WARMUP_STAGES):
+                self.index, self.stage = i, label
+                bar.set_postfix_str(label)
+                try:
+                    getattr(self.deps, attr)
+                except Exception:
+                    logger.exception("warm-up step failed: %s", label)
+                    self.failed.append(label)
+                bar.update()
+        self.seconds = time.perf_counter() - started
+        logger.info("ready in %.1f s", self.seconds)
+        self.done.set()
+
+
+def new_session() -> views.SessionView:
+    """A fresh browser session: its own agent session id and an empty draft queue."""
+    return views.SessionView(session_id=uuid.uuid4().hex[:12])
+
+
+class AppCallbacks:
+    """The app's callbacks around one ``AgentRunner`` (shared by all browser sessions)."""
+
+    def __init__(self, settings: Settings, runner: AgentRunner, warmup: Warmup) -> None:
+        self.settings = settings
+        self.runner = runner
+        self.warmup = warmup
+        self.exports_dir = settings.state_dir / "exports"
+        self.provider = (
+            settings.provider
+            if settings.provider == "offline"
+            else f"{settings.provider} ({settings.model})"
+        )
+
+    # -- status -------------------------------------------------------------------------------
+
+    def status_text(self) -> str:
+        """The status line: model, data set and any warm-up step that failed."""
+        shop = self.runner.deps.shop
+        text = views.status_line(
+            self.provider, self.settings.shop_name, shop.counts(), shop.meta.get("as_of")
+        )
+        if self.warmup.failed:
+            text += " · ⚠️ not ready: " + ", ".join(self.warmup.failed) + " (see the server log)"
+        return text
+
+    # -- chat ---------------------------------------------------------------------------------
+
+    def respond(
+        self, text: str, chat: list[dict[str, Any]] | None, sess: views.SessionView
+    ) -> Iterator[UIValues]:
+        """Run a request, streaming its steps into the chat, then fill the panels."""
+        text = (text or "").strip()
+        if not text:
+            return
+        history = [*(chat or []), {"role": "user", "content": text}]
+        yield {"chatbot": history, "msg": "", "state": sess}
+        final = None
+        started = time.perf_counter()
+        try:
+            if not self.warmup.done.is_set():
+                pending = {"title": "⏳ Preparing the shop data", "status": "pending"}
+                yield {"chatbot": [*history, {"role": "assistant", "content": "",
+                                              "metadata": pending}]}
+                self.warmup.done.wait()
+            for step in self.runner.stream(text, session=sess.session_id):
+                history = views.apply_update(history, step)
+                if step.result is not None:
+                    final = step.result
+                yield {"chatbot": history}
+        except Exception as exc:  # a program fault: log it, tell the user plainly
+            logger.exception("request failed (session %s)", sess.session_id)
+            history = [*history, {"role": "assistant", "content": views.friendly_error(exc)}]
+            when = datetime.now(UTC).strftime("%H:%M:%S UTC")
+            yield {"chatbot": history, "state": sess, "run_md": f"Last run failed at {when}"}
+            return
+        if final is None:
+            return
+        seconds = time.perf_counter() - started
+        out: UIValues = {"chatbot": history, "state": sess,
+                         "run_md": views.run_info(final, seconds)}
+        out.update(self.panels_for(final))
+        if final.drafts:
+            sess.drafts = views.add_drafts(sess.drafts, final.drafts, run_id=final.run_id)
+            first_new = sess.drafts[len(sess.drafts) - len(final.drafts)].key
+            out.update(self.draft_view(sess, first_new))
+        out["tabs"] = update(selected=views.panel_for(final))
+        yield out
+
+    def panels_for(self, result: Any) -> UIValues:
+        """The panels the latest answer's artifacts fill (others keep what they show)."""
+        out: UIValues = {}
+        profile = views.latest_artifact(result, "lookup_customer")
+        if profile is not None:
+            out["profile_md"] = views.profile_card(profile)
+        segment = views.latest_artifact(result, "find_customers")
+        if segment is not None:
+            out["segment_md"] = views.segment_summary(segment)
+            out["segment_df"] = update(value=views.segment_table(segment), visible=True)
+        products = views.products_table(result)
+        if len(products):
+            out["products_df"] = products
+        plan = views.latest_artifact(result, "optimize_campaign")
+        if plan is not None:
+            out["plan_md"] = views.plan_summary(plan)
+            out["plan_plot"] = views.plan_chart(plan)
+            out["whatif_plot"] = views.what_if_chart(plan)
+            out["plan_df"] = views.plan_table(plan)
+        return out
+
+    def reset(self, sess: views.SessionView) -> UIValues:
+        """A new conversation: new agent session, empty chat and panels (drafts stay)."""
+        try:
+            self.runner.reset(sess.session_id)
+        except Exception:
+            logger.exception("could not reset session %s", sess.session_id)
+        sess.session_id = uuid.uuid4().hex[:12]
+        return {
+            "chatbot": [],
+            "msg": "",
+            "run_md": "",
+            "state": sess,
+            "profile_md": views.profile_card(None),
+            "segment_md": "",
+            "segment_df": update(value=views.segment_table(None), visible=False),
+            "products_df": views.products_table(None),
+            "plan_md": views.plan_summary(None),
+            "plan_plot": None,
+            "whatif_plot": None,
+            "plan_df": views.plan_table(None),
+        }
+
+    # -- drafts -------------------------------------------------------------------------------
+
+    def draft_view(self, sess: views.SessionView, key: str | None) -> UIValues:
+        """The drafts table, picker, detail and editor boxes with ``key`` selected."""
+        item = views.find_draft(sess.drafts, key)
+        out: UIValues = {
+            "drafts_df": views.drafts_table(sess.drafts),
+            "picker": update(
+                choices=views.draft_choices(sess.drafts), value=item.key if item else None
+            ),
+            "detail_md": views.draft_detail(item),
+        }
+        have = views.editable_fields(item.draft) if item else []
+        for name in EDITOR_FIELDS:
+            value = views.field(item.draft, name, default="") if item else ""
+            out[f"{name}_tb"] = update(value=value, visible=name in have)
+        return out
+
+    def guarded(self, action: Callable[..., UIValues]) -> Callable[..., UIValues]:
+        """``action`` (draft key first, session last) with faults shown as a friendly line."""
+
+        def run(*args: Any) -> UIValues:
+            sess: views.SessionView = args[-1]
+            key: str | None = args[0]
+            try:
+                return action(*args)
+            except Exception as exc:
+                logger.exception("draft action failed (session %s)", sess.session_id)
+                out = self.draft_view(sess, key)
+                out["detail_md"] = views.friendly_error(exc)
+                return out
+
+        return run
+
+    def select(self, key: str | None, sess: views.SessionView) -> UIValues:
+        """Show the picked draft (without re-triggering the picker's own change event)."""
+        out = self.draft_view(sess, key)
+        del out["picker"]
+        return out
+
+    def save(self, key: str | None, subject: str, preheader: str, title: str, body: str,
+             sess: views.SessionView) -> UIValues:
+        """Apply the edited text, re-check it with the guard and record the edit."""
+        item = views.find_draft(sess.drafts, key)
+        if item is None:
+            return {"detail_md": SELECT_FIRST}
+        changes = {"subject": subject, "preheader": preheader, "title": title, "body": body}
+        edited = views.edit_draft(item, changes, self.recheck)
+        sess.drafts = views.replace_item(sess.drafts, edited)
+        if edited.edited and edited.draft is not item.draft:
+            self.record(edited.run_id, "edit", {
+                "draft_id": edited.key,
+                "guard_passed": views.guard_passed(edited.draft),
+                "problems": views.guard_problem_codes(edited.draft),
+            })
+        return {**self.draft_view(sess, key), "state": sess}
+
+    def approve(self, key: str | None, sess: views.SessionView) -> UIValues:
+        """Approve the draft (refused while it fails the guard)."""
+        return self._set_status(key, sess, "approved")
+
+    def reject(self, key: str | None, sess: views.SessionView) -> UIValues:
+        """Reject the draft."""
+        return self._set_status(key, sess, "rejected")
+
+    def _set_status(
+        self, key: str | None, sess: views.SessionView, status: views.DraftStatus
+    ) -> UIValues:
+        item = views.find_draft(sess.drafts, key)
+        if item is None:
+            return {"detail_md": SELECT_FIRST}
+        new = views.set_status(item, status)
+        sess.drafts = views.replace_item(sess.drafts, new)
+        if new.status == status:
+            action = "approve" if status == "approved" else "reject"
+            self.record(new.run_id, action, {"draft_id": new.key})
+        return {**self.draft_view(sess, key), "state": sess}
+
+    def export(self, sess: views.SessionView) -> UIValues:
+        """Write the approved drafts as CSV and JSONL and offer both files for download."""
+        hidden = update(value=None, visible=False)
+        try:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            paths = views.write_exports(
+                sess.drafts, self.exports_dir, f"approved-drafts-{sess.session_id}-{stamp}"
+            )
+        except Exception as exc:
+            logger.exception("export failed (session %s)", sess.session_id)
+            return {"export_md": views.friendly_error(exc), "csv_file": hidden,
+                    "jsonl_file": hidden}
+        if paths is None:
+            return {"export_md": "_Approve at least one draft to export it._",
+                    "csv_file": hidden, "jsonl_file": hidden}
+        approved = [d for d in sess.drafts if d.status == "approved"]
+        self._record_export(approved, [p.name for p in paths])
+        return {
+            "export_md": f"Exported {len(approved)} approved draft(s).",
+            "csv_file": update(value=str(paths[0]), visible=True),
+            "jsonl_file": update(value=str(paths[1]), visible=True),
+        }
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def recheck(self, draft: Any) -> Any:
+        """The copy guard's verdict on an edited draft."""
+        return self.runner.check_draft(draft)
+
+    def record(self, run_id: str, action: str, data: dict[str, Any]) -> None:
+        """Append a review event to the run's trace; a failure is logged, never shown."""
+        if not run_id:
+            return
+        try:
+            self.runner.record_review(run_id, action, data)
+        except Exception:  # the review itself succeeded; only its trace line is missing
+            logger.exception("could not record %s in the trace of run %s", action, run_id)
+
+    def _record_export(self, items: Sequence[views.DraftItem], files: list[str]) -> None:
+        by_run: dict[str, list[str]] = {}
+        for item in items:
+            by_run.setdefault(item.run_id, []).append(item.key)
+        for run_id, draft_ids in by_run.items():
+            self.record(run_id, "export", {"draft_ids": draft_ids, "files": files})

@@ -1,0 +1,326 @@
+"""The draft review queue: table, picker, edit and guard re-check, approve/reject, export.
+
+A browser session keeps its drafts as a list of immutable :class:`DraftItem`; every
+function returns a new list or item. Approved drafts are exported as CSV and JSONL.
+Re-exported by ``agent.ui.views``, where the app finds them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel
+
+from agent.ui.format import field
+from tools.files import atomic_write
+
+logger = logging.getLogger(__name__)
+
+DraftStatus = Literal["pending", "approved", "rejected"]
+
+PASS_MARK = "✅ passed"
+FAIL_MARK = "❌ failed"
+STATUS_LABELS: dict[str, str] = {
+    "pending": "⏳ to review",
+    "approved": "👍 approved",
+    "rejected": "🚫 rejected",
+}
+DRAFT_COLUMNS = ["#", "Customer", "Channel", "Headline", "Message", "Guard", "Status"]
+EXPORT_FIELDS = [
+    "draft_id",
+    "customer_id",
+    "channel",
+    "language",
+    "subject",
+    "preheader",
+    "title",
+    "body",
+    "products",
+    "guard_passed",
+    "guard_problems",
+    "edited",
+    "status",
+    "exported_at",
+]
+
+
+# --------------------------------------------------------------------------- drafts panel
+
+
+@dataclass(frozen=True)
+class DraftItem:
+    """One draft in a browser session's review queue."""
+
+    key: str
+    draft: Any
+    status: DraftStatus = "pending"
+    edited: bool = False
+    note: str = ""
+    run_id: str = ""  # the agent run that wrote the draft (its trace records the review)
+
+
+@dataclass
+class SessionView:
+    """Everything one browser session owns: its agent session id and its drafts."""
+
+    session_id: str
+    drafts: list[DraftItem] = dc_field(default_factory=list)
+
+
+def guard_passed(draft: Any) -> bool:
+    """Whether the draft's guard verdict passed (a draft without a verdict has not)."""
+    return bool(field(field(draft, "guard"), "passed", default=False))
+
+
+def guard_problems(draft: Any) -> list[str]:
+    """The guard's problems as plain sentences."""
+    problems = field(field(draft, "guard"), "problems", default=[]) or []
+    out = []
+    for p in problems:
+        text = p if isinstance(p, str) else field(p, "message", "detail", default=str(p))
+        out.append(str(text))
+    return out
+
+
+def guard_problem_codes(draft: Any) -> list[str]:
+    """The distinct codes of the guard's problems (e.g. "wrong_price"), in the order found."""
+    problems = field(field(draft, "guard"), "problems", default=[]) or []
+    codes = (field(p, "code", default="") for p in problems if not isinstance(p, str))
+    return list(dict.fromkeys(str(c) for c in codes if c))
+
+
+def guard_text(draft: Any) -> str:
+    """The verdict for a table cell: "✅ passed" or "❌ failed: problem; problem"."""
+    if guard_passed(draft):
+        return PASS_MARK
+    problems = guard_problems(draft)
+    return f"{FAIL_MARK}: {'; '.join(problems)}" if problems else FAIL_MARK
+
+
+def add_drafts(
+    items: Sequence[DraftItem], drafts: Iterable[Any], run_id: str = ""
+) -> list[DraftItem]:
+    """The queue with a run's new drafts appended (keys stay unique within the session).
+
+    Args:
+        items: The session's queue so far.
+        drafts: The drafts of one agent run.
+        run_id: That run's id, kept on each item so reviews land in the run's trace.
+    """
+    out = list(items)
+    taken = {i.key for i in out}
+    for draft in drafts:
+        key = str(field(draft, "draft_id", default="")) or f"d{len(out) + 1}"
+        while key in taken:
+            key = f"{key}-{len(out) + 1}"
+        taken.add(key)
+        out.append(DraftItem(key=key, draft=draft, run_id=run_id))
+    return out
+
+
+def _headline(draft: Any) -> str:
+    return str(field(draft, "subject", "title", default="") or "")
+
+
+def _shorten(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def drafts_table(items: Sequence[DraftItem]) -> pd.DataFrame:
+    """The review queue as a table: who, channel, headline, message, guard verdict, status."""
+    rows = []
+    for n, item in enumerate(items, start=1):
+        d = item.draft
+        status = STATUS_LABELS[item.status] + (" · edited" if item.edited else "")
+        rows.append(
+            [
+                n,
+                field(d, "customer_id", default="-"),
+                f"{field(d, 'channel', default='-')} · {field(d, 'language', default='-')}",
+                _shorten(_headline(d), 60),
+                _shorten(str(field(d, "body", default="")), 100),
+                guard_text(d),
+                status,
+            ]
+        )
+    return pd.DataFrame(rows, columns=DRAFT_COLUMNS)
+
+
+def draft_choices(items: Sequence[DraftItem]) -> list[tuple[str, str]]:
+    """(label, key) pairs for the draft picker."""
+    out = []
+    for n, item in enumerate(items, start=1):
+        d = item.draft
+        mark = "✅" if guard_passed(d) else "❌"
+        label = (
+            f"{n} · {field(d, 'customer_id', default='-')} · "
+            f"{field(d, 'channel', default='-')} · {mark} · {item.status}"
+        )
+        out.append((label, item.key))
+    return out
+
+
+def find_draft(items: Sequence[DraftItem], key: str | None) -> DraftItem | None:
+    """The queue item with ``key``."""
+    return next((i for i in items if i.key == key), None)
+
+
+def editable_fields(draft: Any) -> list[str]:
+    """Which text fields a draft's channel has (email: subject, preheader, body; ...)."""
+    channel = field(draft, "channel", default="email")
+    if channel == "email":
+        return ["subject", "preheader", "body"]
+    if channel == "push":
+        return ["title", "body"]
+    return ["body"]
+
+
+def draft_detail(item: DraftItem | None) -> str:
+    """The selected draft's verdict and products (Markdown above the editor)."""
+    if item is None:
+        return "_Select a draft to review, edit and approve it._"
+    d = item.draft
+    lines = [
+        f"**{field(d, 'customer_id', default='-')}** · {field(d, 'channel', default='-')} · "
+        f"{field(d, 'language', default='-')} · {STATUS_LABELS[item.status]}"
+        + (" · edited" if item.edited else ""),
+        f"**Guard:** {guard_text(d)}",
+    ]
+    products = field(d, "products", "product_ids", default=[]) or []
+    if products:
+        names = [
+            str(p) if isinstance(p, str) else str(field(p, "product_id", default=p))
+            for p in products
+        ]
+        lines.append(f"**Products:** {', '.join(names)}")
+    if item.note:
+        lines.append(f"_{item.note}_")
+    return "\n\n".join(lines)
+
+
+def edit_draft(
+    item: DraftItem, changes: Mapping[str, str], check: Callable[[Any], Any]
+) -> DraftItem:
+    """Apply edited text to a draft and re-check it with the guard.
+
+    Args:
+        item: The queue item being edited.
+        changes: New text per field; fields the channel does not have are ignored.
+        check: Runs the copy guard on the edited draft and returns its verdict.
+
+    Returns:
+        The edited item, back to "pending" (an edit needs a fresh approval).
+    """
+    allowed = set(editable_fields(item.draft))
+    update = {
+        k: v for k, v in changes.items() if k in allowed and v != field(item.draft, k, default="")
+    }
+    if not update:
+        return replace(item, note="No changes to save.")
+    draft = item.draft
+    edited: Any = (
+        draft.model_copy(update=update)
+        if isinstance(draft, BaseModel)
+        else {**dict(draft), **update}
+    )
+    verdict = check(edited)
+    if isinstance(edited, BaseModel):
+        edited = edited.model_copy(update={"guard": verdict})
+    else:
+        edited["guard"] = verdict
+    note = (
+        "Edited and re-checked: the guard passed."
+        if guard_passed(edited)
+        else "Edited and re-checked: the guard found problems; fix them before approving."
+    )
+    return replace(item, draft=edited, status="pending", edited=True, note=note)
+
+
+def set_status(item: DraftItem, status: DraftStatus) -> DraftItem:
+    """Approve or reject a draft; a draft that fails the guard cannot be approved."""
+    if status == "approved" and not guard_passed(item.draft):
+        return replace(item, note="This draft fails the guard; edit it until it passes.")
+    note = "Approved." if status == "approved" else "Rejected."
+    return replace(item, status=status, note=note)
+
+
+def replace_item(items: Sequence[DraftItem], new: DraftItem) -> list[DraftItem]:
+    """The queue with the item of the same key replaced."""
+    return [new if i.key == new.key else i for i in items]
+
+
+def export_records(items: Sequence[DraftItem], exported_at: datetime) -> list[dict[str, Any]]:
+    """The approved drafts as flat records (the CSV and JSONL rows)."""
+    records = []
+    for item in items:
+        if item.status != "approved":
+            continue
+        d = item.draft
+        products = field(d, "products", "product_ids", default=[]) or []
+        records.append(
+            {
+                "draft_id": item.key,
+                "customer_id": field(d, "customer_id", default=""),
+                "channel": field(d, "channel", default=""),
+                "language": field(d, "language", default=""),
+                "subject": field(d, "subject", default=""),
+                "preheader": field(d, "preheader", default=""),
+                "title": field(d, "title", default=""),
+                "body": field(d, "body", default=""),
+                "products": [
+                    p if isinstance(p, str) else str(field(p, "product_id", default=p))
+                    for p in products
+                ],
+                "guard_passed": guard_passed(d),
+                "guard_problems": guard_problems(d),
+                "edited": item.edited,
+                "status": item.status,
+                "exported_at": exported_at.isoformat(),
+            }
+        )
+    return records
+
+
+def write_exports(
+    items: Sequence[DraftItem], out_dir: Path, stem: str, now: datetime | None = None
+) -> tuple[Path, Path] | None:
+    """Write the approved drafts as ``<stem>.csv`` and ``<stem>.jsonl`` (atomically).
+
+    Returns:
+        The two paths, or None when no draft is approved.
+    """
+    records = export_records(items, now or datetime.now(UTC))
+    if not records:
+        return None
+    csv_path = out_dir / f"{stem}.csv"
+    jsonl_path = out_dir / f"{stem}.jsonl"
+
+    def write_csv(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=EXPORT_FIELDS)
+            writer.writeheader()
+            for rec in records:
+                flat = dict(rec)
+                flat["products"] = " ".join(rec["products"])
+                flat["guard_problems"] = "; ".join(rec["guard_problems"])
+                writer.writerow(flat)
+
+    def write_jsonl(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8") as fh:
+            for rec in records:
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+    atomic_write(csv_path, write_csv)
+    atomic_write(jsonl_path, write_jsonl)
+    logger.info("exported %d approved drafts to %s", len(records), out_dir)
+    return csv_path, jsonl_path

@@ -1,0 +1,290 @@
+"""Pure mapping from agent results to what the chat app (``app.py``) shows.
+
+Every function here takes agent results (``RunUpdate``, ``AgentResult``, tool artifacts such
+as ``CustomerProfile``, ``CampaignPlan`` or ``Draft``) and returns plain UI values: chat
+message dicts, Markdown, pandas DataFrames and matplotlib figures. Nothing here touches
+Gradio, the network or global state, so the mapping is tested on its own
+(``tests/agent/ui/test_ui_views.py``) and the app's callbacks stay thin.
+
+This module holds the chat steps, error messages and the status line, and re-exports the
+rest, so ``agent.ui.views`` stays the one place the app imports from:
+``agent.ui.format`` (field access and formatting), ``agent.ui.panels`` (profile, segment
+and product panels), ``agent.ui.plan`` (campaign plan table and charts) and
+``agent.ui.drafts`` (draft review queue and export).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agent.ui.drafts import (
+    DRAFT_COLUMNS,
+    EXPORT_FIELDS,
+    FAIL_MARK,
+    PASS_MARK,
+    STATUS_LABELS,
+    DraftItem,
+    DraftStatus,
+    SessionView,
+    add_drafts,
+    draft_choices,
+    draft_detail,
+    drafts_table,
+    edit_draft,
+    editable_fields,
+    export_records,
+    find_draft,
+    guard_passed,
+    guard_problem_codes,
+    guard_problems,
+    guard_text,
+    replace_item,
+    set_status,
+    write_exports,
+)
+from agent.ui.format import (
+    artifacts_of,
+    field,
+    humanize,
+    latest_artifact,
+    money,
+    percent,
+    to_plain,
+)
+from agent.ui.panels import (
+    PRODUCT_COLUMNS,
+    SEGMENT_COLUMNS,
+    products_table,
+    profile_card,
+    segment_summary,
+    segment_table,
+)
+from agent.ui.plan import (
+    CHANNEL_COLOURS,
+    FALLBACK_COLOURS,
+    PLAN_COLUMNS,
+    plan_chart,
+    plan_rows,
+    plan_summary,
+    plan_table,
+    what_if_chart,
+    what_if_points,
+)
+
+__all__ = [
+    "CHANNEL_COLOURS",
+    "ChatMessageDict",
+    "DRAFT_COLUMNS",
+    "DraftItem",
+    "DraftStatus",
+    "EXPORT_FIELDS",
+    "FAIL_MARK",
+    "FALLBACK_COLOURS",
+    "PASS_MARK",
+    "PLAN_COLUMNS",
+    "PRODUCT_COLUMNS",
+    "SEGMENT_COLUMNS",
+    "STATUS_LABELS",
+    "STEP_ICON",
+    "SessionView",
+    "THINKING_MARK",
+    "add_drafts",
+    "apply_update",
+    "artifacts_of",
+    "draft_choices",
+    "draft_detail",
+    "drafts_table",
+    "edit_draft",
+    "editable_fields",
+    "export_records",
+    "field",
+    "find_draft",
+    "format_args",
+    "friendly_error",
+    "guard_passed",
+    "guard_problem_codes",
+    "guard_problems",
+    "guard_text",
+    "humanize",
+    "latest_artifact",
+    "money",
+    "panel_for",
+    "percent",
+    "plan_chart",
+    "plan_rows",
+    "plan_summary",
+    "plan_table",
+    "products_table",
+    "profile_card",
+    "replace_item",
+    "run_info",
+    "segment_summary",
+    "segment_table",
+    "set_status",
+    "status_line",
+    "step_message",
+    "thinking_message",
+    "to_plain",
+    "what_if_chart",
+    "what_if_points",
+    "write_exports",
+]
+
+
+#: Chat message dicts in Gradio's "messages" format.
+ChatMessageDict = dict[str, Any]
+
+STEP_ICON = "🔧"
+THINKING_MARK = "💭"
+
+
+# --------------------------------------------------------------------------- chat steps
+
+
+def format_args(args: Mapping[str, Any] | None) -> str:
+    """A tool call's arguments as a short JSON code block (Markdown)."""
+    if not args:
+        return "_no arguments_"
+    text = json.dumps(dict(args), ensure_ascii=False, indent=2, default=str)
+    return f"```json\n{text}\n```"
+
+
+def step_message(call: Any, *, done: bool) -> ChatMessageDict:
+    """A collapsible chat step for one tool call (pending while it runs, done after).
+
+    Args:
+        call: A ``ToolCallRecord`` (id, name, args, ok, error, summary, duration_ms).
+        done: Whether the tool has returned.
+    """
+    name = str(field(call, "name", default="tool"))
+    parts = [f"**Arguments**\n\n{format_args(field(call, 'args', default={}))}"]
+    metadata: dict[str, Any] = {
+        "title": f"{STEP_ICON} {name}",
+        "id": str(field(call, "id", default=name)),
+        "status": "done" if done else "pending",
+    }
+    if done:
+        if field(call, "ok", default=True):
+            summary = field(call, "summary", default="") or "done"
+            parts.append(f"**Result:** {summary}")
+        else:
+            metadata["title"] = f"⚠️ {name} failed"
+            parts.append(f"**Error:** {field(call, 'error', default='unknown error')}")
+        duration_ms = field(call, "duration_ms")
+        if duration_ms is not None:
+            metadata["duration"] = round(float(duration_ms) / 1000.0, 4)
+    else:
+        parts.append("_running…_")
+    return {"role": "assistant", "content": "\n\n".join(parts), "metadata": metadata}
+
+
+def thinking_message(text: str) -> ChatMessageDict:
+    """The model's visible note before its tool calls ("Finding the customers..."), as narration."""
+    return {"role": "assistant", "content": f"{THINKING_MARK} {text}"}
+
+
+def apply_update(history: Sequence[ChatMessageDict], update: Any) -> list[ChatMessageDict]:
+    """The chat after one streamed ``RunUpdate`` (a new list; ``history`` is not changed).
+
+    A ``tool_call`` adds a pending step, its ``tool_result`` replaces that step with the
+    finished one (same id), ``thinking`` adds the model's note as narration and ``result``
+    adds the answer.
+    """
+    out = [dict(m) for m in history]
+    kind = field(update, "kind")
+    call = field(update, "call")
+    if kind == "tool_call" and call is not None:
+        out.append(step_message(call, done=False))
+    elif kind == "tool_result" and call is not None:
+        finished = step_message(call, done=True)
+        call_id = finished["metadata"]["id"]
+        for i in range(len(out) - 1, -1, -1):
+            meta = out[i].get("metadata") or {}
+            if meta.get("id") == call_id:
+                out[i] = finished
+                break
+        else:
+            out.append(finished)
+    elif kind == "thinking":
+        text = str(field(update, "text", default="")).strip()
+        if text:
+            out.append(thinking_message(text))
+    elif kind == "result":
+        text = str(field(update, "text", default="")).strip()
+        result = field(update, "result")
+        answer = text or str(field(result, "answer", default="")).strip()
+        out.append({"role": "assistant", "content": answer or "_(no answer)_"})
+    return out
+
+
+def friendly_error(exc: BaseException) -> str:
+    """A message for the chat that explains a failure without a stack trace."""
+    kind = type(exc).__name__
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if kind == "ToolInputError":
+        return f"⚠️ I could not do that: {message}"
+    if isinstance(exc, (ConnectionError, TimeoutError)) or kind in {
+        "APIConnectionError",
+        "APITimeoutError",
+        "ConnectError",
+        "ReadTimeout",
+    }:
+        return (
+            "⚠️ The language model could not be reached. Check the endpoint settings "
+            "(AGENT_OPENAI_BASE_URL) or switch to the offline model, then try again."
+        )
+    if kind in {"ValidationError", "ValueError"} and message:
+        return f"⚠️ That request could not be processed: {message}"
+    return (
+        f"⚠️ Something went wrong while answering ({kind}). The details were written to the "
+        "server log; please try again or rephrase the request."
+    )
+
+
+# --------------------------------------------------------------------------- status line
+
+
+def status_line(provider: str, shop_name: str, counts: Mapping[str, int], as_of: Any) -> str:
+    """The status line: model provider and data set (shop, counts, as-of date)."""
+    model = {"offline": "offline model (embedded, no network)", "openai": "OpenAI-compatible"}
+    parts = [
+        f"🟢 **Model:** {model.get(provider, provider)}",
+        f"**Data:** {shop_name} — {counts.get('customers', 0):,} customers · "
+        f"{counts.get('products', 0):,} products · {counts.get('purchases', 0):,} purchases",
+    ]
+    if as_of:
+        parts.append(f"as of {str(as_of)[:10]}")
+    return " · ".join(parts)
+
+
+def panel_for(result: Any) -> str:
+    """The panel tab to show after a run: the most actionable thing it produced."""
+    if field(result, "drafts"):
+        return "drafts"
+    if latest_artifact(result, "optimize_campaign") is not None:
+        return "plan"
+    if artifacts_of(result, "recommend_products") or artifacts_of(result, "search_products"):
+        return "products"
+    return "customers"
+
+
+def run_info(result: Any, seconds: float) -> str:
+    """A line under the chat about the last run: its id, tool calls and time.
+
+    ``python -m agent trace show ID`` prints the run's trace.
+    """
+    calls = field(result, "tool_calls", default=[]) or []
+    failed = sum(1 for c in calls if not field(c, "ok", default=True))
+    run_id = field(result, "run_id", default="?")
+    parts = [
+        f"Last run `{run_id}`",
+        f"{len(calls)} tool call{'s' if len(calls) != 1 else ''}"
+        + (f" ({failed} failed)" if failed else ""),
+        f"{seconds:.1f} s",
+    ]
+    stopped = field(result, "stopped", default="done")
+    if stopped != "done":
+        parts.append(f"stopped: {humanize(stopped).lower()}")
+    return " · ".join(parts)

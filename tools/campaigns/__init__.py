@@ -1,0 +1,1 @@
+"""Campaigns: uplift from past tests, the planner and exact solver, matching, evaluation."""

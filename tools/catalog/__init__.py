@@ -1,0 +1,1 @@
+"""The product catalog: product text, embeddings, vector and lexical indexes, search."""

@@ -1,0 +1,1 @@
+"""Copy: message templates, composition, channel rules, the guard and model rewriting."""

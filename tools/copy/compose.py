@@ -1,0 +1,392 @@
+"""Template composition of drafts: goals, inputs, and pieces fitted to the channel's limits.
+
+``draft_message`` (``tools.copy.drafting``) resolves its inputs here (the goal, the customer,
+the products) and composes the text fields from the copy templates in ``prompts/copy/``
+(per channel and language, with the goal wording in ``goals_<lang>.md``), filled only with
+facts. Pieces are dropped in a fixed order until the text fits the channel's limits
+(``tools.copy.rules``), so every template draft is ready to send and passes the guard.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from tools.copy.guard_checks import catalog_rows, customer_rows
+from tools.copy.rules import (
+    EMAIL_PREHEADER_MAX,
+    EMAIL_SUBJECT_MAX,
+    PUSH_BODY_MAX,
+    PUSH_TITLE_MAX,
+    SMS_MAX_PARTS,
+    discounted,
+    format_price,
+    sms_size,
+)
+from tools.copy.templates import TemplateError, load_template
+from tools.errors import ToolInputError
+
+if TYPE_CHECKING:
+    from tools.copy.models import DraftProduct, Offer
+
+#: Goals a draft can serve; each has its wording in ``prompts/copy/goals_<lang>.md``.
+GOALS: tuple[str, ...] = (
+    "re-engage",
+    "win-back",
+    "promotion",
+    "recommendations",
+    "thank-you",
+    "welcome",
+)
+_GOAL_ALIASES: dict[str, str] = {
+    "reengage": "re-engage",
+    "re-engagement": "re-engage",
+    "reengagement": "re-engage",
+    "reactivate": "re-engage",
+    "reactivation": "re-engage",
+    "召回": "re-engage",
+    "唤醒": "re-engage",
+    "winback": "win-back",
+    "lapsed": "win-back",
+    "churn": "win-back",
+    "retention": "win-back",
+    "挽回": "win-back",
+    "挽留": "win-back",
+    "promo": "promotion",
+    "sale": "promotion",
+    "offer": "promotion",
+    "discount": "promotion",
+    "coupon": "promotion",
+    "促销": "promotion",
+    "优惠": "promotion",
+    "折扣": "promotion",
+    "recommendation": "recommendations",
+    "recommend": "recommendations",
+    "picks": "recommendations",
+    "cross-sell": "recommendations",
+    "upsell": "recommendations",
+    "personalized": "recommendations",
+    "推荐": "recommendations",
+    "thanks": "thank-you",
+    "thank-you-note": "thank-you",
+    "loyalty": "thank-you",
+    "appreciation": "thank-you",
+    "感谢": "thank-you",
+    "onboarding": "welcome",
+    "欢迎": "welcome",
+}
+#: Products an e-mail lists at most; an SMS or push features one.
+MAX_EMAIL_PRODUCTS = 5
+
+
+# --- inputs --------------------------------------------------------------------------------------
+
+
+def resolve_goal(goal: str) -> str:
+    """Map a goal (or an alias, English or Chinese) to one of ``GOALS``.
+
+    Raises:
+        ToolInputError: the goal is unknown (close goals are suggested).
+    """
+    key = re.sub(r"[\s_]+", "-", goal.strip().lower())
+    if key in GOALS:
+        return key
+    if key in _GOAL_ALIASES:
+        return _GOAL_ALIASES[key]
+    close = difflib.get_close_matches(key, [*GOALS, *_GOAL_ALIASES], n=3, cutoff=0.6)
+    hint = (
+        f"; did you mean {', '.join(repr(_GOAL_ALIASES.get(c, c)) for c in close)}?"
+        if close
+        else ""
+    )
+    raise ToolInputError(f"goal {goal!r} is unknown; goals: {', '.join(GOALS)}{hint}")
+
+
+def _close(value: str, choices: pd.Series) -> str:
+    matches = difflib.get_close_matches(value, choices.astype(str).tolist(), n=3, cutoff=0.6)
+    return f"; close matches: {', '.join(matches)}" if matches else ""
+
+
+def find_customer(customers: pd.DataFrame, customer_id: str) -> dict[str, object]:
+    """The customer's row; unknown ids raise with close matches."""
+    row = customer_rows(customers).get(customer_id)
+    if row is None:
+        raise ToolInputError(
+            f"customer_id {customer_id!r} is not a known customer"
+            + _close(customer_id, customers["customer_id"])
+        )
+    return row
+
+
+def find_products(products: pd.DataFrame, product_ids: Sequence[str]) -> list[dict[str, object]]:
+    """The products' rows (each once, in order); unknown or out-of-stock ids raise."""
+    rows = catalog_rows(products)
+    out = []
+    for pid in dict.fromkeys(product_ids):
+        row = rows.get(pid)
+        if row is None:
+            raise ToolInputError(
+                f"product_id {pid!r} is not in the catalog" + _close(pid, products["product_id"])
+            )
+        if int(str(row["stock"])) <= 0:
+            raise ToolInputError(
+                f"product {pid} ({row['title']}) is out of stock; pick another product"
+            )
+        out.append(row)
+    return out
+
+
+# --- composition ----------------------------------------------------------------------------
+
+
+@dataclass
+class Composer:
+    """Renders copy pieces for one language and goal from a shared context of values."""
+
+    language: str
+    goal: str
+    context: dict[str, str]
+
+    def piece(self, kind: str, section: str, **extra: str) -> str | None:
+        """A rendered section, or ``None`` when a value it needs is empty (not applicable)."""
+        template = load_template(f"copy/{kind}_{self.language}.md")
+        values = {**self.context, **extra}
+        needed = template.section_variables(section)
+        unknown = [k for k in needed if k not in values]
+        if unknown:
+            raise TemplateError(
+                f"prompt template copy/{kind}_{self.language}.md [{section}]: "
+                f"unknown variable(s) {', '.join(unknown)}"
+            )
+        if any(not values[k] for k in needed):
+            return None
+        return template.render_section(section, **{k: values[k] for k in needed})
+
+    def goal_piece(self, part: str) -> str | None:
+        """A rendered part of the goal's wording (``goals_<lang>.md``), or ``None``."""
+        return self.piece("goals", f"{self.goal}.{part}")
+
+    def join(self, pieces: Sequence[str | None]) -> str:
+        """Join pieces: with spaces in English; in Chinese directly, with a space after links."""
+        out = ""
+        for piece in pieces:
+            if not piece:
+                continue
+            if out:
+                gap = " " if self.language == "en" or re.search(r"https?://\S+$", out) else ""
+                out += gap
+            out += piece
+        return out
+
+
+def _offer_section(offer: Offer | None) -> str | None:
+    if offer is None:
+        return None
+    if offer.discount_pct > 0:
+        return "offer_discount_code" if offer.code else "offer_discount"
+    return "offer_code" if offer.code else "offer_plain"
+
+
+def _restates_discount(offer: Offer) -> bool:
+    """Whether the offer's name only restates its discount (e.g. "15% off", "85折")."""
+    if offer.discount_pct <= 0:
+        return False
+    return bool(re.search(rf"(?<![\d.]){offer.discount_pct:g}\s*%|折", offer.name))
+
+
+@dataclass
+class Texts:
+    """The composed text fields, the products they cite and the links they hold."""
+
+    body: str
+    subject: str | None = None
+    preheader: str | None = None
+    title: str | None = None
+    used: tuple[int, ...] = ()  # indexes of the products the text cites
+    links: tuple[str, ...] = ()
+
+
+def _first_fitting(candidates: Sequence[str | None], limit: int) -> str | None:
+    return next((c for c in candidates if c and len(c) <= limit), None)
+
+
+def compose_email(
+    c: Composer, products: list[DraftProduct], offer: Offer | None, base: str
+) -> Texts:
+    """An e-mail: subject, preheader, greeting, products, offer and unsubscribe footer."""
+    has_discount = offer is not None and offer.discount_pct > 0
+    subject = (
+        _first_fitting(
+            [
+                c.goal_piece("subject_offer") if has_discount else None,
+                c.goal_piece("subject"),
+                c.piece("email", "subject_fallback"),
+            ],
+            EMAIL_SUBJECT_MAX,
+        )
+        or c.context["shop_name"][:EMAIL_SUBJECT_MAX]
+    )
+    pre_section = None
+    if has_discount:
+        pre_section = "preheader_discount_code" if offer and offer.code else "preheader_discount"
+    preheader = (
+        _first_fitting(
+            [c.piece("email", pre_section) if pre_section else None, c.goal_piece("preheader")],
+            EMAIL_PREHEADER_MAX,
+        )
+        or c.context["shop_name"][:EMAIL_PREHEADER_MAX]
+    )
+    shown = products[:MAX_EMAIL_PRODUCTS]
+    links = [p.link for p in shown if p.link]
+    if shown:
+        lines = [c.piece("email", "products_heading")]
+        lines += [
+            c.piece(
+                "email",
+                "product_line",
+                title=p.title,
+                price=format_price(p.price, p.currency),
+                link=p.link or base,
+            )
+            for p in shown
+        ]
+        product_block = "\n".join(x for x in lines if x)
+    else:
+        product_block = c.piece("email", "shop_line", shop_link=base) or ""
+        links.append(base)
+    offer_lines = []
+    section = _offer_section(offer)
+    if section and offer is not None and _restates_discount(offer) and section != "offer_plain":
+        section += "_unnamed"  # "15% off: 15% off with code ..." reads badly
+    if section:
+        offer_lines.append(c.piece("email", section))
+    if has_discount and offer is not None and shown:
+        first = shown[0]
+        offer_lines.append(
+            c.piece(
+                "email",
+                "offer_example",
+                title=first.title,
+                price=format_price(first.price, first.currency),
+                sale_price=format_price(
+                    discounted(first.price, offer.discount_pct), first.currency
+                ),
+            )
+        )
+    unsubscribe = f"{base}/unsubscribe"
+    links.append(unsubscribe)
+    greeting = c.piece("email", "greeting") or c.piece("email", "greeting_no_name")
+    body = _render_layout(c, greeting, product_block, offer_lines, unsubscribe)
+    return Texts(
+        body=body,
+        subject=subject,
+        preheader=preheader,
+        used=tuple(range(len(shown))),
+        links=tuple(dict.fromkeys(links)),
+    )
+
+
+def _render_layout(
+    c: Composer,
+    greeting: str | None,
+    product_block: str,
+    offer_lines: list[str | None],
+    unsubscribe: str,
+) -> str:
+    template = load_template(f"copy/email_{c.language}.md")
+    sep = " " if c.language == "en" else ""
+    text = template.render_section(
+        "layout",
+        greeting=greeting or "",
+        intro=c.goal_piece("intro") or "",
+        products=product_block,
+        offer=sep.join(x for x in offer_lines if x),
+        sign_off=c.piece("email", "sign_off") or "",
+        footer=c.piece("email", "footer", unsubscribe_link=unsubscribe) or "",
+    )
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def compose_sms(c: Composer, products: list[DraftProduct], offer: Offer | None) -> Texts:
+    """The richest SMS that fits two parts (with the opt-out wording)."""
+    greeting = c.piece("sms", "greeting") or c.piece("sms", "greeting_no_name")
+    lead = c.goal_piece("lead")
+    offer_piece = c.piece("sms", s) if (s := _offer_section(offer)) else None
+    opt_out = c.piece("sms", "opt_out")
+    with_link = plain = None
+    if products:
+        p = products[0]
+        price = format_price(p.price, p.currency)
+        plain = c.piece("sms", "product", title=p.title, price=price)
+        if p.link:
+            with_link = c.piece("sms", "product_link", title=p.title, price=price, link=p.link)
+    # Richest first: drop the link, then the lead, then the product, then the offer.
+    candidates: list[tuple[list[str | None], str | None]] = []
+    product_pieces = [p for p in (with_link, plain) if p]
+    candidates += [([greeting, lead, p, offer_piece, opt_out], p) for p in product_pieces]
+    candidates += [([greeting, p, offer_piece, opt_out], p) for p in product_pieces]
+    candidates += [
+        ([greeting, lead, offer_piece, opt_out], None),
+        ([greeting, offer_piece, opt_out], None),
+    ]
+    candidates += [([greeting, lead, p, opt_out], p) for p in product_pieces]
+    candidates += [([greeting, lead, opt_out], None), ([greeting, opt_out], None)]
+    for pieces, product_piece in candidates:
+        body = c.join(pieces)
+        if sms_size(body).parts <= SMS_MAX_PARTS:
+            link = (
+                products[0].link
+                if product_piece is not None and product_piece == with_link
+                else None
+            )
+            return Texts(
+                body=body, used=(0,) if product_piece else (), links=(link,) if link else ()
+            )
+    raise ToolInputError("the shop name is too long for an SMS; shorten settings.shop_name")
+
+
+def compose_push(
+    c: Composer, products: list[DraftProduct], offer: Offer | None, base: str | None
+) -> Texts:
+    """A push title and the richest body that fits the push limits."""
+    title = (
+        _first_fitting(
+            [c.goal_piece("headline"), c.piece("push", "title_fallback")], PUSH_TITLE_MAX
+        )
+        or c.context["shop_name"][:PUSH_TITLE_MAX]
+    )
+    lead = c.goal_piece("lead")
+    offer_piece = c.piece("push", s) if (s := _offer_section(offer)) else None
+    product_piece = None
+    if products:
+        p = products[0]
+        product_piece = c.piece(
+            "push", "product", title=p.title, price=format_price(p.price, p.currency)
+        )
+    browse = None if product_piece or offer_piece else c.piece("push", "browse")
+    candidates = [
+        [lead, product_piece, offer_piece, browse],
+        [product_piece, offer_piece],
+        [lead, offer_piece],
+        [offer_piece],
+        [lead, product_piece],
+        [product_piece],
+        [lead],
+    ]
+    for pieces in candidates:
+        body = c.join(pieces)
+        if body and len(body) <= PUSH_BODY_MAX:
+            cites = product_piece is not None and product_piece in pieces
+            target = products[0].link if cites and products[0].link else base
+            return Texts(
+                body=body,
+                title=title,
+                used=(0,) if cites else (),
+                links=(target,) if target else (),
+            )
+    return Texts(body=c.context["shop_name"][:PUSH_BODY_MAX], title=title)

@@ -1,0 +1,1 @@
+"""Customers: profiles (RFM, churn, 90-day value, tastes, consent) and segments."""

@@ -1,0 +1,1 @@
+"""Recommendations per customer: the hybrid recommender and its tuning."""

@@ -1,0 +1,1 @@
+"""The seeded demo shop generator (same seed, same bytes) and its hidden truth."""

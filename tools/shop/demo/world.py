@@ -1,0 +1,199 @@
+"""The demo world behind ``tools.shop.demo.generator``: clock, kinds of customers, campaigns.
+
+Static tables only, plus the small vectorised helpers every generator step shares: the fixed
+"now" (``AS_OF``), the hidden customer archetypes with their behaviour and true uplift, the
+consent and contact-cost rates, the ten campaigns of the year, the hour-of-day weights and
+the ``CategorySpec`` record that ``tools.shop.demo.catalog`` fills for each category.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+Arr = npt.NDArray[Any]
+Pair = tuple[str, str]
+
+#: The demo's fixed "now": recency, churn and active campaigns are relative to it.
+AS_OF = datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)
+
+ARCHETYPES: tuple[str, ...] = (
+    "champion",
+    "loyal",
+    "promising",
+    "new",
+    "at_risk",
+    "hibernating",
+    "lost",
+    "prospect",
+)
+
+
+@dataclass(frozen=True)
+class Archetype:
+    """Hidden behaviour of one kind of customer (days are relative to ``AS_OF``)."""
+
+    share: float
+    sessions_per_month: float
+    start_days_ago: tuple[int, int]  # activity begins this many days before as_of
+    end_days_ago: tuple[int, int]  # and ends (churn) this many days before as_of
+    views_per_session: float
+    cart_rate: float
+    buy_rate: float
+    baseline: float  # campaign conversion without contact
+    uplift: tuple[float, float, float]  # true conversion uplift of a contact: email, sms, push
+
+
+ARCHETYPE_SPECS: dict[str, Archetype] = {
+    "champion": Archetype(
+        0.08, 6.0, (330, 365), (0, 6), 3.0, 0.24, 0.56, 0.12, (0.010, 0.045, 0.008)
+    ),
+    "loyal": Archetype(
+        0.14, 3.2, (240, 365), (0, 25), 2.8, 0.22, 0.53, 0.08, (0.030, 0.020, 0.015)
+    ),
+    "promising": Archetype(
+        0.10, 2.6, (60, 150), (0, 20), 2.6, 0.21, 0.50, 0.05, (0.040, 0.010, 0.030)
+    ),
+    "new": Archetype(0.10, 4.0, (3, 45), (0, 0), 2.4, 0.23, 0.50, 0.04, (0.020, -0.010, 0.085)),
+    "at_risk": Archetype(
+        0.14, 3.6, (250, 365), (90, 170), 2.8, 0.22, 0.53, 0.03, (0.090, 0.030, 0.005)
+    ),
+    "hibernating": Archetype(
+        0.16, 1.4, (200, 365), (130, 230), 2.4, 0.19, 0.50, 0.015, (0.025, 0.000, -0.006)
+    ),
+    "lost": Archetype(
+        0.24, 1.2, (300, 365), (240, 330), 2.2, 0.19, 0.50, 0.005, (0.002, -0.010, 0.0)
+    ),
+    "prospect": Archetype(0.04, 0.8, (30, 300), (0, 30), 2.0, 0.08, 0.0, 0.01, (0.010, 0.0, 0.010)),
+}
+
+CONSENT_RATES: dict[str, float] = {"email": 0.75, "sms": 0.45, "push": 0.55}
+COST_PER_CONTACT: dict[str, tuple[float, float]] = {
+    "email": (0.01, 0.05),
+    "sms": (0.05, 0.10),
+    "push": (0.005, 0.005),
+}
+
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    """One campaign of the demo (dates relative to ``AS_OF``)."""
+
+    name: str
+    channel: str
+    offer: str
+    discount_pct: float
+    sent_days_ago: float
+    duration_days: int
+    categories: tuple[str, ...]
+    segments: tuple[str, ...]
+    reach: int
+    description: str
+
+
+CAMPAIGNS: tuple[CampaignPlan, ...] = (
+    CampaignPlan("Holiday Gift Guide", "email", "15% off toys, electronics and books", 15,
+                 345.4, 21, ("toys", "electronics", "books"), (), 3400,
+                 "Gift ideas for the whole family with a holiday discount."),
+    CampaignPlan("New Year, New Run", "push", "10% off running and sports nutrition", 10,
+                 300.6, 14, ("running", "sports_nutrition"), (), 2600,
+                 "A nudge to start the year with a running plan and fuel for it."),
+    CampaignPlan("Winter Fashion Clearance", "sms", "25% off women's and men's fashion", 25,
+                 290.3, 10, ("fashion_women", "fashion_men"), (), 2200,
+                 "Clearance of the winter fashion lines by text message."),
+    CampaignPlan("Spring Garden Days", "email", "15% off garden", 15,
+                 225.5, 14, ("garden",), (), 3000,
+                 "Seeds, tools and planters for the start of the garden season."),
+    CampaignPlan("Summer Trail Sale", "sms", "15% off outdoor gear", 15,
+                 148.4, 10, ("outdoor_gear",), (), 2400,
+                 "Tents, packs and trail gear for the summer holidays."),
+    CampaignPlan("Back to School", "push", "10% off office supplies and books", 10,
+                 77.6, 14, ("office", "books"), (), 2800,
+                 "Notebooks, pens and reading for the new school year."),
+    CampaignPlan("We Miss You", "email", "20% off everything", 20,
+                 51.5, 14, (), ("at_risk", "hibernating", "cannot_lose"), 3200,
+                 "Win-back offer for customers who have not ordered in a while."),
+    CampaignPlan("Autumn Home Refresh", "sms", "12% off home decor and kitchen", 12,
+                 30.4, 12, ("home_decor", "kitchen"), (), 2000,
+                 "Cosy textiles, candles and kitchen upgrades for autumn."),
+    CampaignPlan("Early Holiday Preview", "email", "15% off toys and electronics", 15,
+                 4.5, 14, ("toys", "electronics"), (), 3500,
+                 "Early access to the holiday range, running into November."),
+    CampaignPlan("Cozy Kitchen Week", "push", "10% off kitchen and baby", 10,
+                 1.6, 21, ("kitchen", "baby"), (), 2500,
+                 "Push offer on kitchen tools and baby essentials, running into November."),
+)
+
+#: Relative share of sessions per hour of the day (evening peak).
+HOUR_WEIGHTS = np.array(
+    [0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 1.4, 1.5, 1.5, 1.6,
+     1.9, 1.7, 1.5, 1.5, 1.6, 1.9, 2.3, 2.8, 3.0, 2.7, 1.8, 0.9]
+)
+
+
+@dataclass(frozen=True)
+class CategorySpec:
+    """Everything the generator knows about one category (English and Chinese)."""
+
+    slug: str
+    en: str
+    zh: str
+    brands: tuple[str, ...]
+    # (English, Chinese, "adjectives/materials/features/variants/uses/price level"): the first
+    # five parts list the indices (base 36) that fit this product type (empty: all of them);
+    # the price level 0-9 places the type in the category's price range.
+    types: tuple[tuple[str, str, str], ...]
+    adjectives: tuple[Pair, ...]  # ordered from budget to premium
+    materials: tuple[Pair, ...]
+    variants: tuple[Pair, ...]
+    features: tuple[Pair, ...]
+    uses: tuple[Pair, ...]
+    price: tuple[float, float]
+    season: tuple[float, ...]  # monthly demand multipliers, January first
+    complements: tuple[str, ...]
+    consumable: float = 0.1  # extra units per purchase (Poisson mean)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def pick(rng: np.random.Generator, items: tuple[Any, ...] | list[Any]) -> Any:
+    """One item of ``items``, drawn uniformly."""
+    return items[int(rng.integers(len(items)))]
+
+
+def epoch(days_ago: Arr | float) -> Arr:
+    """Seconds since the epoch of a point ``days_ago`` days before ``AS_OF``."""
+    return np.asarray(AS_OF.timestamp() - np.asarray(days_ago) * 86400.0)
+
+
+def to_ts(seconds: Arr) -> pd.Series:
+    """UTC timestamps (whole seconds) from epoch seconds."""
+    whole = np.floor(np.asarray(seconds, dtype=np.float64)).astype("int64")
+    return pd.Series(pd.to_datetime(whole, unit="s", utc=True))
+
+
+def epoch_seconds(stamps: pd.Series) -> Arr:
+    """Epoch seconds of UTC timestamps (NaN for missing), whatever the datetime unit."""
+    delta = (stamps - pd.Timestamp("1970-01-01", tz="UTC")) / pd.Timedelta(seconds=1)
+    out: Arr = delta.to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+def sample_rows(rng: np.random.Generator, probs: Arr) -> Arr:
+    """One column index per row of a row-stochastic matrix (vectorised inverse CDF)."""
+    cdf = np.cumsum(probs, axis=1)
+    u = rng.random(len(probs)) * cdf[:, -1]
+    idx: Arr = np.minimum((cdf < u[:, None]).sum(axis=1), probs.shape[1] - 1)
+    return idx
+
+
+def month_of(seconds: Arr) -> Arr:
+    """Calendar month index 0..11 of epoch seconds."""
+    months = np.asarray(seconds, dtype="int64").astype("datetime64[s]").astype("datetime64[M]")
+    return (months.astype("int64") % 12).astype(np.int64)
