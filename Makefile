@@ -67,9 +67,9 @@ lock:  ## Refresh requirements/*.lock from pyproject.toml (pinned versions with 
 	  .lockenv/bin/pip install -q $(PIP_TOOLS))
 	.lockenv/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe \
 	  --no-emit-index-url --no-emit-find-links --extra dev --extra local-llm \
-	  -o $(LOCK_DEV) pyproject.toml
+	  -o $(LOCK_DEV) pyproject.toml requirements/build.in
 	.lockenv/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe \
-	  --no-emit-index-url --no-emit-find-links -c $(LOCK_DEV) -o $(LOCK_RUN) pyproject.toml
+	  --no-emit-index-url --no-emit-find-links -c $(LOCK_DEV) -o $(LOCK_RUN) pyproject.toml requirements/build.in
 
 clean-state:  ## Remove caches, indexes and traces.
 	rm -rf .state
