@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from tools.catalog.embeddings import MiniLMEmbedder
-from tools.catalog.fusion import FusionModel, candidate_features, load_fusion_model
+from tools.catalog.fusion import FEATURES, FusionModel, candidate_features, load_fusion_model
 from tools.catalog.lexical import LexicalIndex
 from tools.catalog.models import Fusion, ProductHit, ProductSearchResult, SearchMethod
 from tools.catalog.query import QueryReader, ReadQuery
@@ -186,6 +186,12 @@ class ProductIndex:
         if self.last_sync is not None:
             self.last_sync.rebuilt = True
 
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection itself (for baselines that time chromadb alone)."""
+        self.wait(progress=False)
+        return self._store.collection
+
     def vector_count(self) -> int:
         """How many products the vector store holds."""
         self.wait(progress=False)
@@ -327,17 +333,18 @@ class ProductIndex:
             result.note = f"Chinese query, read in English as {read.vector_text!r}"
         return result
 
-    def _rank(
+    def _candidates(
         self,
         read: ReadQuery,
         mask: npt.NDArray[np.bool_],
         where: dict[str, Any] | None,
         k: int,
         method: SearchMethod,
-        fusion: Fusion,
-        vector_weight: float,
-    ) -> tuple[list[int], dict[int, float], dict[int, float], npt.NDArray[np.float64]] | None:
-        """Best ``k`` positions, final scores, cosines and BM25 scores (None: no words)."""
+    ) -> tuple[list[int], dict[int, float], npt.NDArray[np.float64], list[int]] | None:
+        """Candidates of both sides, their cosines, BM25 scores and lexical order.
+
+        None when a Chinese query has no word either side can use.
+        """
         use_vector = method in ("vector", "hybrid") and bool(read.vector_text)
         use_lexical = method in ("lexical", "hybrid")
         if method == "vector" and not use_vector:
@@ -361,6 +368,38 @@ class ProductIndex:
             missing = [self.ids[i] for i in candidates if i not in vec]
             for pid, v in self._store.vectors(missing).items():
                 vec[self._pos[pid]] = float(v @ qvec)
+        return candidates, vec, lexical, lex_order
+
+    def fusion_features(
+        self, query: str, k: int = 10
+    ) -> tuple[list[str], npt.NDArray[np.float64]]:
+        """The hybrid candidates of a query (any stock) and their fusion features.
+
+        What ``tools.catalog.fusion.fit_fusion`` is fitted on.
+        """
+        mask = np.ones(len(self.ids), dtype=bool)
+        found = self._candidates(self._reader.read(query.strip()), mask, None, k, "hybrid")
+        if found is None:
+            return [], np.zeros((0, len(FEATURES)))
+        candidates, vec, lexical, lex_order = found
+        features = candidate_features(candidates, vec, lexical, lex_order, self._catalog.category)
+        return [self.ids[i] for i in candidates], features
+
+    def _rank(
+        self,
+        read: ReadQuery,
+        mask: npt.NDArray[np.bool_],
+        where: dict[str, Any] | None,
+        k: int,
+        method: SearchMethod,
+        fusion: Fusion,
+        vector_weight: float,
+    ) -> tuple[list[int], dict[int, float], dict[int, float], npt.NDArray[np.float64]] | None:
+        """Best ``k`` positions, final scores, cosines and BM25 scores (None: no words)."""
+        found = self._candidates(read, mask, where, k, method)
+        if found is None:
+            return None
+        candidates, vec, lexical, lex_order = found
         if method == "hybrid" and fusion == "learned" and vec and lex_order:
             features = candidate_features(
                 candidates, vec, lexical, lex_order, self._catalog.category

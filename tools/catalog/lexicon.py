@@ -47,7 +47,7 @@ _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 #: Senses of a CC-CEDICT entry that are not a translation.
 _SKIP_SENSE = re.compile(
     r"^(CL:|variant of|old variant|archaic variant|see |see also|surname |abbr\. |"
-    r"used in |also written|erhua variant|Japanese variant|taboo variant|"
+    r"used in |also written|also pr\b|erhua variant|Japanese variant|taboo variant|"
     r"\(?(old|archaic|dialect|Tw|Cantonese|literary|bound form)\b)",
     re.IGNORECASE,
 )
