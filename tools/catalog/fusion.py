@@ -68,6 +68,12 @@ class FusionModel:
         scores: FloatArray = features @ np.asarray(self.weights, dtype=np.float64)
         return scores + self.intercept
 
+    def probability(self, features: FloatArray) -> FloatArray:
+        """Probability of relevance of each row (the logistic of ``score``)."""
+        odds = np.clip(self.score(features), -30.0, 30.0)
+        out: FloatArray = 1.0 / (1.0 + np.exp(-odds))
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """The model as stored in ``fusion_weights.json``."""
         return {

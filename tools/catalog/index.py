@@ -1,15 +1,14 @@
 """``ProductIndex``: one catalog's vector store, lexical index and ranking, kept in sync.
 
-Building: ``sync`` embeds only what changed (content hashes, ``tools.catalog.vectors``);
-``start_sync`` runs it on a background thread, and every caller that needs the vectors
-waits for it (``wait``), with a tqdm progress bar on a terminal. Searching: see
-``search`` and the module docstring of ``tools.catalog.search``.
+Building (``tools.catalog.building``): ``sync`` embeds only what changed (content hashes,
+``tools.catalog.vectors``); ``start_sync`` runs it on a background thread, and every caller
+that needs the vectors waits for it (``wait``), with a tqdm progress bar on a terminal.
+Searching: see ``search`` and the module docstring of ``tools.catalog.search``.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from tools.catalog.building import SyncInputs, VectorSync
 from tools.catalog.embeddings import MiniLMEmbedder
 from tools.catalog.fusion import FEATURES, FusionModel, candidate_features, load_fusion_model
 from tools.catalog.lexical import LexicalIndex
@@ -46,11 +46,6 @@ MAX_K = 50
 OVERSAMPLE_CAP = 1000
 #: Query embeddings kept (people repeat searches).
 QUERY_CACHE = 512
-
-
-def _sigmoid(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
-    return out
 
 
 class ProductIndex:
@@ -93,20 +88,23 @@ class ProductIndex:
         self._store = VectorStore(
             config, collection, embedder, persist_dir=config.cache_dir / "chroma"
         )
-        self.last_sync: SyncReport | None = None
+        self._sync = VectorSync(self._store, self._sync_inputs)
         self._query_vectors: dict[str, npt.NDArray[np.float32]] = {}
         self._cache_lock = threading.Lock()
-        self._sync_thread: threading.Thread | None = None
-        self._sync_error: BaseException | None = None
-        self._progress = (0, 0)
 
     # -- the vector store --------------------------------------------------------------
     def documents(self) -> list[str]:
         """The text each product is embedded from, in catalog order."""
         return [product_document(row) for row in self._catalog.rows]
 
-    def _on_progress(self, done: int, total: int) -> None:
-        self._progress = (done, total)
+    def _sync_inputs(self) -> SyncInputs:
+        metadatas = [self._catalog.metadata(i) for i in range(len(self.ids))]
+        return self.ids, self.documents(), metadatas
+
+    @property
+    def last_sync(self) -> SyncReport | None:
+        """What the last sync changed (None before the first)."""
+        return self._sync.last
 
     def sync(self, progress: bool | None = False) -> SyncReport:
         """Bring the vector store up to date: embed new/changed, update metadata, delete gone.
@@ -116,42 +114,11 @@ class ProductIndex:
         Args:
             progress: Show a tqdm bar while embedding (None: when stderr is a terminal).
         """
-        if progress is None:
-            progress = sys.stderr.isatty()
-        bar: Any = None
-        callback = self._on_progress
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=0, unit="product", desc="embedding products", leave=False)
-
-            def callback(done: int, total: int) -> None:
-                self._on_progress(done, total)
-                bar.total = total
-                bar.update(done - bar.n)
-
-        try:
-            metadatas = [self._catalog.metadata(i) for i in range(len(self.ids))]
-            self.last_sync = self._store.sync(self.ids, self.documents(), metadatas, callback)
-        finally:
-            if bar is not None:
-                bar.close()
-        return self.last_sync
+        return self._sync.sync(progress)
 
     def start_sync(self) -> None:
         """Run ``sync`` on a background thread; searches wait for it (``wait``)."""
-        if self._sync_thread is not None and self._sync_thread.is_alive():
-            return
-
-        def run() -> None:
-            try:
-                self.sync(progress=False)
-            except BaseException as exc:  # handed to the caller that waits
-                self._sync_error = exc
-
-        self._sync_error = None
-        self._sync_thread = threading.Thread(target=run, name="product-index-sync", daemon=True)
-        self._sync_thread.start()
+        self._sync.start()
 
     def wait(self, progress: bool | None = None) -> SyncReport | None:
         """Wait for a background sync, with a tqdm bar (None: when stderr is a terminal).
@@ -159,25 +126,7 @@ class ProductIndex:
         Raises:
             Exception: whatever the background sync raised.
         """
-        thread = self._sync_thread
-        if thread is not None and thread is not threading.current_thread():
-            if progress is None:
-                progress = sys.stderr.isatty()
-            if progress and thread.is_alive():
-                from tqdm import tqdm
-
-                with tqdm(total=0, unit="product", desc="embedding products") as bar:
-                    while thread.is_alive():
-                        thread.join(0.2)
-                        done, total = self._progress
-                        bar.total = total
-                        bar.update(done - bar.n)
-            thread.join()
-            self._sync_thread = None
-        if self._sync_error is not None:
-            error, self._sync_error = self._sync_error, None
-            raise error
-        return self.last_sync
+        return self._sync.wait(progress)
 
     def _rebuild(self, reason: Exception) -> None:
         logger.warning("product index %s failed (%s); rebuilding it", self._store.name, reason)
@@ -404,7 +353,7 @@ class ProductIndex:
             features = candidate_features(
                 candidates, vec, lexical, lex_order, self._catalog.category
             )
-            probability = _sigmoid(self.fusion_model.score(features))
+            probability = self.fusion_model.probability(features)
             scores = {i: float(s) for i, s in zip(candidates, probability, strict=True)}
         else:
             scores = fuse(

@@ -367,46 +367,6 @@ def test_filters_exact_whether_oversampled_or_filtered_in_chroma(
     assert set(ids(result)) == {"P00026", "P00030"}  # the only in-stock lights up to 30
 
 
-# ----------------------------------------------------------------------------- evaluation
-
-
-def test_eval_search_command(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from agent.__main__ import main
-    from tests.conftest import shared_dataset
-
-    catalog = shared_dataset("instacart_catalog")
-    monkeypatch.setenv("AGENT_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    args = ["eval", "search", "--catalog", "instacart", "--path", str(catalog), "--limit", "300"]
-    assert main([*args, "--json"]) == 0
-    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(out["methods"]) == {"vector", "lexical", "hybrid"}
-    for scores in out["methods"].values():
-        assert 0 <= scores["precision@10"] <= 1 and 0 <= scores["mrr"] <= 1
-    assert out["methods"]["vector"]["precision@10"] > 0.05
-    assert out["methods"]["lexical"]["mrr"] > 0.05
-    assert out["products"] == 300 and out["embedded"] == 300
-    assert out["build_s"] > 0 and out["query_p50_ms"] > 0
-    # A second run reuses the index under the state directory.
-    assert main(args) == 0
-    table = capsys.readouterr().out
-    assert "hybrid" in table and "0 embedded" in table
-
-
-def test_eval_search_missing_catalog(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from agent.__main__ import main
-
-    monkeypatch.setenv("AGENT_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    assert main(["eval", "search", "--path", str(tmp_path / "nowhere"), "--json"]) == 2
-    err = capsys.readouterr().err
-    assert "nowhere" in err and "Traceback" not in err
-
-
 @pytest.mark.slow
 def test_chroma_server_mode(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
     import socket
