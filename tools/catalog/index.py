@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,6 +48,12 @@ MAX_K = 50
 OVERSAMPLE_CAP = 1000
 #: Query embeddings kept (people repeat searches).
 QUERY_CACHE = 512
+
+
+@lru_cache(maxsize=1)
+def _side_pool() -> ThreadPoolExecutor:
+    """Threads that run a query's lexical side beside its vector side."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-lexical")
 
 
 class ProductIndex:
@@ -299,24 +307,45 @@ class ProductIndex:
         if method == "vector" and not use_vector:
             return None
         n_cand = max(MIN_CANDIDATES, 4 * k)
+
+        def lexical_side() -> tuple[
+            npt.NDArray[np.float64], list[int], dict[str, npt.NDArray[np.float32]]
+        ]:
+            scores = np.where(mask, self.lexical_scores(read.lexical_text), 0.0)
+            order = top_positive(scores, n_cand)
+            stored = self._store.vectors([self.ids[i] for i in order]) if use_vector else {}
+            return scores, order, stored
+
         lexical = np.zeros(len(self.ids))
         lex_order: list[int] = []
-        if use_lexical:
-            lexical = np.where(mask, self.lexical_scores(read.lexical_text), 0.0)
-            lex_order = top_positive(lexical, n_cand)
-        if read.chinese and not use_vector and not lex_order:
-            return None
+        stored: dict[str, npt.NDArray[np.float32]] = {}
+        pending: Future[Any] | None = None
+        if use_lexical and use_vector:
+            # The lexical side (BM25, then the stored vectors of its best products) needs no
+            # query embedding: it runs beside the embedding and the nearest-neighbour query.
+            self.wait()
+            pending = _side_pool().submit(lexical_side)
+        elif use_lexical:
+            lexical, lex_order, stored = lexical_side()
+            if read.chinese and not lex_order:
+                return None
         vec: dict[int, float] = {}
         qvec: npt.NDArray[np.float32] | None = None
+        synced = self.last_sync
         if use_vector:
             qvec, vec = self._vector_candidates(
                 read.vector_text, n_cand if use_lexical else k, mask, where
             )
+        if pending is not None:
+            if self.last_sync is synced:
+                lexical, lex_order, stored = pending.result()
+            else:  # the vector side rebuilt the store while the lexical side read it
+                pending.exception()
+                lexical, lex_order, stored = lexical_side()
         candidates = list(dict.fromkeys([*vec, *lex_order]))
-        if use_vector and use_lexical and qvec is not None:
-            missing = [self.ids[i] for i in candidates if i not in vec]
-            for pid, v in self._store.vectors(missing).items():
-                vec[self._pos[pid]] = float(v @ qvec)
+        if qvec is not None:
+            for pid, v in stored.items():
+                vec.setdefault(self._pos[pid], float(v @ qvec))
         return candidates, vec, lexical, lex_order
 
     def fusion_features(
