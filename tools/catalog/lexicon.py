@@ -127,9 +127,11 @@ def first_sense(definitions: str) -> str:
 def parse_cedict(lines: Iterable[str]) -> dict[str, str]:
     """Simplified word -> first plain English sense, from CC-CEDICT lines.
 
-    A word listed several times (different readings) keeps its first entry with a sense.
+    A word listed several times (other readings, or traditional variants that simplify to
+    it, such as 藥 "medicine" and 葯 "leaf of the iris" for 药) keeps the entry with the most
+    senses: the common word, not the rare reading.
     """
-    out: dict[str, str] = {}
+    best: dict[str, tuple[int, str]] = {}
     for line in lines:
         if line.startswith("#"):
             continue
@@ -137,12 +139,14 @@ def parse_cedict(lines: Iterable[str]) -> dict[str, str]:
         if match is None:
             continue
         simplified = match.group(2)
-        if simplified in out or not _CJK_RUN.fullmatch(simplified):
+        if not _CJK_RUN.fullmatch(simplified):
             continue
-        sense = first_sense(match.group(3))
-        if sense:
-            out[simplified] = sense
-    return out
+        definitions = match.group(3)
+        sense = first_sense(definitions)
+        senses = definitions.count("/") + 1
+        if sense and (simplified not in best or senses > best[simplified][0]):
+            best[simplified] = (senses, sense)
+    return {word: sense for word, (_, sense) in best.items()}
 
 
 @lru_cache(maxsize=1)
