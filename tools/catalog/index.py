@@ -9,7 +9,6 @@ Searching: see ``search`` and the module docstring of ``tools.catalog.search``.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
@@ -20,10 +19,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from tools.catalog.building import SyncInputs, VectorSync
-from tools.catalog.embeddings import MiniLMEmbedder
+from tools.catalog.embeddings import MiniLMEmbedder, QueryCache
 from tools.catalog.fusion import FEATURES, FusionModel, candidate_features, load_fusion_model
 from tools.catalog.lexical import LexicalIndex
 from tools.catalog.models import Fusion, ProductHit, ProductSearchResult, SearchMethod
+from tools.catalog.neighbours import similar_products
 from tools.catalog.query import QueryReader, ReadQuery
 from tools.catalog.ranking import ExactMatcher, fuse, top_positive
 from tools.catalog.store import Catalog
@@ -46,8 +46,6 @@ MAX_K = 50
 #: Largest unfiltered query used to oversample for a filter (cheaper than Chroma's ``where``
 #: up to about this many results at 50,000 products).
 OVERSAMPLE_CAP = 1000
-#: Query embeddings kept (people repeat searches).
-QUERY_CACHE = 512
 
 
 @lru_cache(maxsize=1)
@@ -97,8 +95,7 @@ class ProductIndex:
             config, collection, embedder, persist_dir=config.cache_dir / "chroma"
         )
         self._sync = VectorSync(self._store, self._sync_inputs)
-        self._query_vectors: dict[str, npt.NDArray[np.float32]] = {}
-        self._cache_lock = threading.Lock()
+        self._queries = QueryCache(embedder)
 
     # -- the vector store --------------------------------------------------------------
     def documents(self) -> list[str]:
@@ -182,19 +179,11 @@ class ProductIndex:
 
     def clear_query_cache(self) -> None:
         """Forget cached query embeddings (for timing cold queries)."""
-        with self._cache_lock:
-            self._query_vectors.clear()
+        self._queries.clear()
 
     def query_vector(self, query: str) -> npt.NDArray[np.float32]:
-        """The query's embedding (the last ``QUERY_CACHE`` are kept)."""
-        cached = self._query_vectors.get(query)
-        if cached is None:
-            cached = self.embedder.encode([query])[0]
-            with self._cache_lock:
-                if len(self._query_vectors) >= QUERY_CACHE:
-                    self._query_vectors.pop(next(iter(self._query_vectors)))
-                self._query_vectors[query] = cached
-        return cached
+        """The query's embedding (recent ones are cached: people repeat searches)."""
+        return self._queries.vector(query)
 
     def _vector_candidates(
         self,
@@ -202,18 +191,28 @@ class ProductIndex:
         n: int,
         mask: npt.NDArray[np.bool_],
         where: dict[str, Any] | None,
+        filtered: npt.NDArray[np.bool_] | None = None,
     ) -> tuple[npt.NDArray[np.float32], dict[int, float]]:
-        """The query's vector and its ``n`` nearest products that pass the filters."""
+        """The query's vector and its ``n`` nearest products that pass ``mask``.
+
+        ``filtered`` is what passes the filters alone, when ``mask`` also leaves out
+        excluded products: Chroma's ``where`` can say the filters but not the exclusions,
+        so twice ``n`` neighbours are asked for under the filters and the excluded ones
+        dropped (fewer may remain; the lexical side still has its own).
+        """
         vector = self.query_vector(query)
         self.wait()
+        under, want = (mask, n) if filtered is None else (filtered, 2 * n)
         try:
             found = self._store.nearest(
-                vector, n, mask, where, self._pos, oversample_cap=OVERSAMPLE_CAP
+                vector, want, under, where, self._pos, oversample_cap=OVERSAMPLE_CAP
             )
         except Exception as exc:  # a corrupt index: rebuild once, then let errors through
             self._rebuild(exc)
             # cap 0: straight to the query the failed attempt would have ended with
-            found = self._store.nearest(vector, n, mask, where, self._pos, oversample_cap=0)
+            found = self._store.nearest(vector, want, under, where, self._pos, oversample_cap=0)
+        if filtered is not None:
+            found = {i: sim for i, sim in found.items() if mask[i]}
         return vector, found
 
     # -- search ------------------------------------------------------------------------
@@ -250,10 +249,11 @@ class ProductIndex:
         if PRODUCT_ID_RE.fullmatch(text):
             self._catalog.position(text)  # a query that is only an id must name a known product
         mask, where = self._catalog.mask(filters)
+        filtered: npt.NDArray[np.bool_] | None = None
         excluded = self._reader.exclusion_mask(exclude)
         reported = filters.as_dict()
         if excluded is not None:
-            mask = mask & ~excluded
+            filtered, mask = mask, mask & ~excluded
             reported["exclude"] = [t.strip() for t in exclude or [] if t and t.strip()]
         allowed = int(mask.sum())
         read = self._reader.read(text)
@@ -264,7 +264,7 @@ class ProductIndex:
         if allowed == 0:
             result.note = "no product passes these filters"
             return result
-        ranked = self._rank(read, mask, where, k, method, fusion, vector_weight)
+        ranked = self._rank(read, mask, where, k, method, fusion, vector_weight, filtered)
         if ranked is None:
             result.note = (
                 "no Chinese word of this query is in the shop's text or the dictionary; "
@@ -297,6 +297,7 @@ class ProductIndex:
         where: dict[str, Any] | None,
         k: int,
         method: SearchMethod,
+        filtered: npt.NDArray[np.bool_] | None = None,
     ) -> tuple[list[int], dict[int, float], npt.NDArray[np.float64], list[int]] | None:
         """Candidates of both sides, their cosines, BM25 scores and lexical order.
 
@@ -334,7 +335,7 @@ class ProductIndex:
         synced = self.last_sync
         if use_vector:
             qvec, vec = self._vector_candidates(
-                read.vector_text, n_cand if use_lexical else k, mask, where
+                read.vector_text, n_cand if use_lexical else k, mask, where, filtered
             )
         if pending is not None:
             if self.last_sync is synced:
@@ -372,9 +373,10 @@ class ProductIndex:
         method: SearchMethod,
         fusion: Fusion,
         vector_weight: float,
+        filtered: npt.NDArray[np.bool_] | None = None,
     ) -> tuple[list[int], dict[int, float], dict[int, float], npt.NDArray[np.float64]] | None:
         """Best ``k`` positions, final scores, cosines and BM25 scores (None: no words)."""
-        found = self._candidates(read, mask, where, k, method)
+        found = self._candidates(read, mask, where, k, method, filtered)
         if found is None:
             return None
         candidates, vec, lexical, lex_order = found
@@ -405,29 +407,7 @@ class ProductIndex:
         Raises:
             ToolInputError: no ids, or an unknown id (with close matches).
         """
-        if not product_ids:
-            raise ToolInputError("product_ids must name at least one product")
-        if not 1 <= k <= 500:
-            raise ToolInputError(f"k must be between 1 and 500, got {k}")
-        positions = [self._catalog.position(p) for p in product_ids]
-        ids = [self.ids[i] for i in positions]
         self.wait()
-        stored = self._store.vectors(ids)
-        missing = [p for p in ids if p not in stored]
-        if missing:  # the store lost them: embed directly rather than fail
-            docs = [product_document(self._catalog.rows[self._pos[p]]) for p in missing]
-            for pid, v in zip(missing, self.embedder.encode(docs), strict=True):
-                stored[pid] = v
-        mean = np.mean([stored[p] for p in ids], axis=0)
-        mean = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-        where = {"stock": {"$gt": 0}} if in_stock_only else None
-        exclude = set(positions)
-        n = min(len(self.ids), k + len(exclude))
-        found_ids, sims = self._store.query(mean, n, where)
-        hits: list[ProductHit] = []
-        for pid, sim in zip(found_ids, sims, strict=True):
-            i = self._pos.get(pid)
-            if i is None or i in exclude or (in_stock_only and self._catalog.stock[i] <= 0):
-                continue
-            hits.append(self._catalog.hit(i, round(sim, 6), vector_score=round(sim, 6)))
-        return hits[:k]
+        return similar_products(
+            self._catalog, self._store, self.embedder, product_ids, k, in_stock_only
+        )

@@ -360,9 +360,9 @@ def test_demo_shop_search(settings: Settings, embedder: MiniLMEmbedder) -> None:
 def test_filters_exact_whether_oversampled_or_filtered_in_chroma(
     index: ProductIndex, monkeypatch: pytest.MonkeyPatch, cap: int
 ) -> None:
-    import tools.catalog.search
+    import tools.catalog.index
 
-    monkeypatch.setattr(tools.catalog.search, "OVERSAMPLE_CAP", cap)
+    monkeypatch.setattr(tools.catalog.index, "OVERSAMPLE_CAP", cap)
     result = index.search("light", category="electronics", max_price=30, k=10, method="vector")
     assert set(ids(result)) == {"P00026", "P00030"}  # the only in-stock lights up to 30
 
@@ -415,3 +415,18 @@ def test_chroma_server_mode(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("cap", [0, 1000])
+def test_exclude_holds_on_the_vector_side_whether_oversampled_or_not(
+    index: ProductIndex, monkeypatch: pytest.MonkeyPatch, cap: int
+) -> None:
+    import tools.catalog.index
+
+    monkeypatch.setattr(tools.catalog.index, "OVERSAMPLE_CAP", cap)
+    result = index.search(
+        "light", category="electronics", in_stock_only=False, exclude=["lantern"], k=10,
+        method="vector",
+    )
+    assert "P00030" not in ids(result)  # the camping lantern
+    assert {"P00026", "P00027"} <= set(ids(result))  # the other lights
