@@ -30,10 +30,12 @@ import numpy as np
 #: Bumped when the embedded text of a product changes shape (forces a re-embed).
 DOC_RECIPE = "v2"
 # Field weights of the BM25 document (a field's tokens are repeated this many times): the
-# usual way to weight fields with a single-field BM25.
+# usual way to weight fields with a single-field BM25. The title counts once, like the
+# category: on the Instacart tuning aisles a doubled title lost (hybrid precision@10 0.644
+# against 0.651, lexical alone 0.456 against 0.469).
 FIELD_WEIGHTS: dict[str, int] = {
     "product_id": 1,
-    "title": 2,
+    "title": 1,
     "brand": 3,
     "category": 1,
     "tags": 1,
