@@ -78,8 +78,10 @@ def run_eval_search(args: argparse.Namespace) -> int:
     if args.catalog == "demo":
         from agent.evals.search_demo import evaluate_demo_search
 
-        if args.fit_fusion or args.compare_fusion:
-            return fail("--fit-fusion and --compare-fusion work on --catalog instacart only")
+        if args.fit_fusion or args.compare_fusion or args.limit is not None:
+            return fail(
+                "--fit-fusion, --compare-fusion and --limit work on --catalog instacart only"
+            )
         demo = evaluate_demo_search(config, args.path)
         if args.json:
             print_json(demo)

@@ -126,6 +126,7 @@ def test_eval_search_command(
         (["--limit", "0"], "--limit"),
         (["--limit", "10", "--fit-fusion"], "--fit-fusion"),
         (["--catalog", "demo", "--fit-fusion"], "instacart only"),
+        (["--catalog", "demo", "--limit", "5"], "instacart only"),
     ],
 )
 def test_eval_search_bad_options(
