@@ -81,3 +81,11 @@ def test_demo_shop_lexicon_reads_shopper_words() -> None:
     assert "backpack" in translator.translate("登山背包").english
     assert "waterproof" in translator.translate("防水").english
     assert "protein powder" in translator.translate("蛋白粉").english
+
+
+def test_mining_samples_a_large_catalog_evenly() -> None:
+    rows = [{"title": f"Tent {i}", "title_zh": "帐篷"} for i in range(10)]
+    rows.append({"title": "No Chinese title", "title_zh": ""})
+    assert len(shop_pairs(rows)) == 10
+    sampled = shop_pairs(rows, limit=4)
+    assert [title for title, _ in sampled] == ["Tent 0", "Tent 2", "Tent 5", "Tent 7"]
