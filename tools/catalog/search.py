@@ -145,7 +145,8 @@ def search_products(
         max_price: Only products costing at most this much.
         in_stock_only: Leave out products with no stock (default true).
         exclude: Words, categories or brands the products must not match, e.g. ["leather"]
-            for "not leather" or ["Voltix"] for "no Voltix"; English or Chinese.
+            for "not leather"; a brand or category name leaves out all of its products;
+            English or Chinese.
         k: How many products to return, 1 to 50 (default 10).
     """
     return deps.products.search(
