@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -225,6 +226,32 @@ class MiniLMEmbedder(EmbeddingFunction[Documents], Embeddings):
             vector: list[float] = self.encode([input])[0].tolist()
             return vector
         return self(input)
+
+
+class QueryCache:
+    """The embeddings of the last ``size`` queries (people repeat searches)."""
+
+    def __init__(self, embedder: MiniLMEmbedder, size: int = 512) -> None:
+        self.embedder = embedder
+        self.size = size
+        self._vectors: dict[str, npt.NDArray[np.float32]] = {}
+        self._lock = threading.Lock()
+
+    def vector(self, query: str) -> npt.NDArray[np.float32]:
+        """The query's embedding (computed once while it stays among the last ``size``)."""
+        cached = self._vectors.get(query)
+        if cached is None:
+            cached = self.embedder.encode([query])[0]
+            with self._lock:
+                if len(self._vectors) >= self.size:
+                    self._vectors.pop(next(iter(self._vectors)))
+                self._vectors[query] = cached
+        return cached
+
+    def clear(self) -> None:
+        """Forget every cached embedding."""
+        with self._lock:
+            self._vectors.clear()
 
 
 @lru_cache(maxsize=1)

@@ -70,6 +70,27 @@ class LexicalIndex:
             return np.zeros(len(self._rows))
         return np.asarray(self.bm25.get_scores_from_ids(ids), dtype=np.float64)
 
+    def containing(self, tokens: list[str]) -> npt.NDArray[np.bool_]:
+        """Which products contain every one of the tokens (exact, from BM25's postings).
+
+        A token the index has never seen is in no product, so the result is then all False.
+        """
+        found = np.zeros(len(self._rows), dtype=bool)
+        if not tokens:
+            return found
+        vocab = self.bm25.vocab_dict
+        if any(t not in vocab for t in tokens):
+            return found
+        postings = self.bm25.scores
+        indptr, indices = postings["indptr"], postings["indices"]
+        found[:] = True
+        for token in dict.fromkeys(tokens):
+            tid = vocab[token]
+            has = np.zeros(len(self._rows), dtype=bool)
+            has[indices[indptr[tid] : indptr[tid + 1]]] = True
+            found &= has
+        return found
+
     def matched_fields(self, i: int, query_tokens: set[str]) -> list[str]:
         """The fields (of ``MATCH_FIELDS``) of product ``i`` that share a token with the query."""
         out = []

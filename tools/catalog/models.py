@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from tools.shop.schemas import ToolResult
 
 SearchMethod = Literal["hybrid", "vector", "lexical"]
-Fusion = Literal["weighted", "rrf"]
+Fusion = Literal["learned", "weighted", "rrf"]
 
 
 class ProductHit(BaseModel):
@@ -43,6 +43,9 @@ class ProductSearchResult(ToolResult):
     method: SearchMethod = "hybrid"
     filters: dict[str, Any] = Field(default_factory=dict)
     matching_products: int = Field(description="Catalog products that pass the filters.")
+    read_as: str = Field(
+        default="", description="A Chinese query's English reading (empty for other queries)."
+    )
     hits: list[ProductHit] = Field(default_factory=list)
     note: str = ""
 
@@ -70,6 +73,8 @@ class ProductSearchResult(ToolResult):
             "matching_products": self.matching_products,
             "hits": hits,
         }
+        if self.read_as:
+            out["read_as"] = self.read_as
         if self.note:
             out["note"] = self.note
         return out

@@ -107,6 +107,8 @@ class Catalog:
         self.brand = frame["brand"].astype(str).to_numpy()
         self.price = frame["price"].astype(float).to_numpy()
         self.stock = frame["stock"].astype(int).to_numpy()
+        #: Display names per category slug, as given (``{"en": ..., "zh": ...}``).
+        self.category_names: dict[str, dict[str, str]] = dict(category_names or {})
         self.category_aliases: dict[str, str] = {}
         #: Display names per category slug (indexed for search with the slug).
         self.category_labels: dict[str, list[str]] = {}
@@ -181,6 +183,20 @@ class Catalog:
             lexical_score=lexical_score,
             matched_fields=matched_fields or [],
         )
+
+    def match_category(self, value: str) -> str | None:
+        """The category a text names exactly (slug or display name, any case), if any."""
+        text = value.strip()
+        lowered = text.lower()
+        for slug in self.categories:
+            if slug.lower() in (lowered, lowered.replace(" ", "_")):
+                return slug
+        return self.category_aliases.get(text) or self.category_aliases.get(lowered)
+
+    def match_brand(self, value: str) -> str | None:
+        """The brand a text names exactly (any letter case), if any."""
+        lowered = value.strip().lower()
+        return next((b for b in self.brands if b.lower() == lowered), None)
 
     # -- filters -----------------------------------------------------------------------
     def resolve(

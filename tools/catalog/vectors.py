@@ -14,6 +14,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from tools.config import ToolConfig
 
 logger = logging.getLogger(__name__)
+
+#: Called while embedding with (products embedded so far, products to embed).
+ProgressCallback = Callable[[int, int], None]
 
 #: Texts embedded and written to Chroma per step while (re)building.
 WRITE_BATCH = 512
@@ -192,7 +196,11 @@ class VectorStore:
 
     # -- syncing -----------------------------------------------------------------------
     def sync(
-        self, ids: list[str], documents: list[str], metadatas: list[dict[str, Any]]
+        self,
+        ids: list[str],
+        documents: list[str],
+        metadatas: list[dict[str, Any]],
+        on_progress: ProgressCallback | None = None,
     ) -> SyncReport:
         """Bring the collection up to date: embed new/changed, update metadata, delete gone.
 
@@ -202,6 +210,7 @@ class VectorStore:
             ids: Every product id of the catalog.
             documents: The text each product is embedded from (same order as ``ids``).
             metadatas: Each product's filterable metadata (its content hash is added here).
+            on_progress: Told how many products are embedded so far, and of how many.
         """
         started = time.perf_counter()
         rebuilt = self.open() if self.collection is None else False
@@ -226,7 +235,10 @@ class VectorStore:
                 [ids[i] for i in embed_idx],
                 [documents[i] for i in embed_idx],
                 [wanted[i] for i in embed_idx],
+                on_progress,
             )
+        elif on_progress is not None:
+            on_progress(0, 0)
         report = SyncReport(
             collection=self.name,
             products=len(ids),
@@ -266,9 +278,13 @@ class VectorStore:
             offset += batch
 
     def upsert(
-        self, ids: list[str], documents: list[str], metadatas: list[dict[str, Any]]
+        self,
+        ids: list[str],
+        documents: list[str],
+        metadatas: list[dict[str, Any]],
+        on_progress: ProgressCallback | None = None,
     ) -> None:
-        """Embed and write products in batches."""
+        """Embed and write products in batches (telling ``on_progress`` after each)."""
         step = min(WRITE_BATCH, int(self._client.get_max_batch_size()))
         started = time.perf_counter()
         for start in range(0, len(ids), step):
@@ -277,8 +293,10 @@ class VectorStore:
             self.collection.upsert(
                 ids=ids[chunk], embeddings=vectors, metadatas=metadatas[chunk]
             )
+            done = min(len(ids), start + step)
+            if on_progress is not None:
+                on_progress(done, len(ids))
             if len(ids) > step:
-                done = min(len(ids), start + step)
                 rate = done / max(1e-9, time.perf_counter() - started)
                 logger.info("embedded %d/%d products (%.0f/s)", done, len(ids), rate)
 
