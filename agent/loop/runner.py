@@ -289,6 +289,8 @@ class AgentRunner:
         data: dict[str, Any] = {"content": str(message.content)}
         if route is not None:
             trace.event("route", {"route": route})
+        if meta.get("reading") is not None:
+            trace.event("reading", {"reading": meta["reading"]})
         if message.tool_calls:
             data["tool_calls"] = [
                 {"name": c["name"], "args": c["args"]} for c in message.tool_calls

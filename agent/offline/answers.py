@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agent.settings import PROMPTS_DIR
 
 if TYPE_CHECKING:
+    from agent.offline.reading import Reading
     from agent.offline.routing import Route
     from agent.offline.turns import Turn
 
@@ -258,47 +259,192 @@ def _generic(lang: str, result: Any) -> str:
 
 
 def compose(route: Route, turn: Turn, earlier: list[Turn]) -> str:
-    """Write the final answer for a turn from its stages' tool results."""
+    """Write the final answer for a turn: the reading first, then the tool results."""
+    head = reading_line(route.reading)
+    notes = reading_notes(route.reading)
+    return "\n\n".join(part for part in (head, notes, _body(route, turn, earlier)) if part)
+
+
+def _body(route: Route, turn: Turn, earlier: list[Turn]) -> str:
     lang = route.language
+    reading = route.reading
+    if reading.decline:
+        reason = reading.decline_reason or reading.decline
+        key = f"decline_{reason}" if f"decline_{reason}" in _phrases()["en"] else "decline_other"
+        return say(lang, key) + "\n\n" + capabilities(lang)
+    if route.clarify is not None:
+        return _clarify_text(route)
     if "explain" in route.stages:
         return explain(route, earlier)
-    if not route.stages:
-        return say(lang, "not_understood") + "\n\n" + capabilities(lang)
     sections: list[str] = []
-    if "plan" in route.stages and not route.entities.budget:
-        sections.append(say(lang, "need_budget"))
     ran = {s.stage for s in turn.stages}
-    if ({"recommend", "draft"} & set(route.stages)) and not ({"recommend", "draft"} & ran):
-        if not route.entities.customer_ids and "find" not in ran:
-            sections.append(say(lang, "no_targets"))
+    if {"recommend", "draft"} & set(route.stages) and not {"recommend", "draft"} & ran:
+        sections.append(say(lang, "no_targets"))
     for stage in turn.stages:
         for call, message in zip(stage.calls, stage.results, strict=False):
             if message.status == "error":
                 sections.append(say(lang, "tool_failed", tool=call["name"], error=message.content))
                 continue
-            result = message.artifact
-            name = call["name"]
-            if name == "lookup_customer":
-                sections.append(_profile(lang, result))
-            elif name == "find_customers":
-                sections.append(_segment(lang, result))
-            elif name == "search_products":
-                sections.append(_search(lang, result, str(call["args"].get("query", ""))))
-            elif name == "recommend_products":
-                sections.append(_recommend(lang, result))
-            elif name == "optimize_campaign":
-                sections.append(_plan(lang, result, call["args"]))
-            elif name == "draft_message":
-                sections.append(_draft(lang, result))
-            elif name == "match_campaigns":
-                sections.append(_match(lang, result))
-            elif name == "audit_fairness":
-                sections.append(_audit(lang, result))
-            else:
-                sections.append(_generic(lang, result))
+            if stage.stage == "resolve":
+                continue  # said in the reading
+            sections.append(_section(lang, call, message.artifact))
     if not sections:
         sections.append(say(lang, "no_targets"))
     return "\n\n".join(sections)
+
+
+def _section(lang: str, call: dict[str, Any], result: Any) -> str:
+    name = call["name"]
+    if name == "lookup_customer":
+        return _profile(lang, result)
+    if name == "find_customers":
+        return _segment(lang, result)
+    if name == "search_products":
+        return _search(lang, result, str(call["args"].get("query", "")))
+    if name == "recommend_products":
+        return _recommend(lang, result)
+    if name == "optimize_campaign":
+        return _plan(lang, result, call["args"])
+    if name == "draft_message":
+        return _draft(lang, result)
+    if name == "match_campaigns":
+        return _match(lang, result)
+    if name == "audit_fairness":
+        return _audit(lang, result)
+    return _generic(lang, result)
+
+
+# -- the reading, said back -------------------------------------------------------------------
+
+_INTENT_ORDER = ("lookup", "find", "search", "recommend", "plan", "draft", "match", "audit",
+                 "explain")  # fmt: skip
+
+
+def _amount(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+
+
+def reading_line(reading: Reading) -> str:
+    """ "I read this as: ..." in the request's language, every part with its source words."""
+    lang = reading.language
+    if reading.decline:
+        return say(lang, "reading_head", parts=say(lang, f"reading_decline_{reading.decline}"))
+    parts: list[str] = []
+    intents = [i for i in _INTENT_ORDER if i in reading.intents]
+    if intents:
+        parts.append(" + ".join(say(lang, f"intent_{i}") for i in intents))
+    src = reading.sources
+
+    def add(field: str, key: str, **values: object) -> None:
+        text = say(lang, key, **values)
+        words = src.get(field, "")
+        if words and words.lower() not in text.lower():
+            text += say(lang, "reading_words", words=words)
+        parts.append(text)
+
+    if reading.customer_ids:
+        add("customer_ids", "r_customers", value=", ".join(reading.customer_ids))
+    if reading.segments:
+        add("segments", "r_segments", value=", ".join(reading.segments))
+    if reading.categories:
+        add("categories", "r_categories", value=", ".join(reading.categories))
+    for field, key in (
+        ("min_days_since_purchase", "r_min_days"),
+        ("max_days_since_purchase", "r_max_days"),
+        ("min_spend", "r_min_spend"),
+        ("max_spend", "r_max_spend"),
+    ):
+        value = getattr(reading, field)
+        if value is not None:
+            add(field, key, value=_amount(float(value)))
+    for field, key in (("min_churn_risk", "r_min_churn"), ("max_churn_risk", "r_max_churn")):
+        value = getattr(reading, field)
+        if value is not None:
+            add(field, key, value=f"{float(value):.0%}")
+    if reading.consent_channel:
+        add("consent_channel", "r_consent", value=reading.consent_channel)
+    if reading.audience_language:
+        add("audience_language", "r_language", value=reading.audience_language)
+    if reading.city:
+        add("city", "r_city", value=reading.city)
+    if reading.value_tier:
+        add("value_tier", "r_value_tier", value=reading.value_tier)
+    if reading.product_query and "search" in reading.intents:
+        add("product_query", "r_query", value=reading.product_query)
+    if reading.brands:
+        add("brands", "r_brands", value=", ".join(reading.brands))
+    if reading.product_ids:
+        add("product_ids", "r_products", value=", ".join(reading.product_ids))
+    if reading.min_price is not None:
+        add("min_price", "r_min_price", value=_amount(reading.min_price))
+    if reading.max_price is not None:
+        add("max_price", "r_max_price", value=_amount(reading.max_price))
+    if reading.budget is not None:
+        add("budget", "r_budget", value=_amount(reading.budget))
+    if reading.channels and ("plan" in reading.intents or "draft" in reading.intents):
+        add("channels", "r_channels", value=", ".join(reading.channels))
+    if reading.goal:
+        add("goal", "r_goal", value=reading.goal)
+    if reading.discount_pct is not None:
+        add("discount_pct", "r_discount", value=f"{reading.discount_pct:g}")
+    if reading.top_n is not None:
+        add("top_n", "r_top_n", value=reading.top_n)
+    if reading.product_count is not None:
+        add("product_count", "r_count", value=reading.product_count)
+    if reading.taste_query and not reading.categories:
+        add("taste_query", "r_taste", value=reading.taste_query)
+    if reading.when:
+        add("when", "r_when", value=reading.when)
+    if not parts:
+        parts.append(say(lang, "r_nothing"))
+    return say(lang, "reading_head", parts="; ".join(parts))
+
+
+def reading_notes(reading: Reading) -> str:
+    """What came from earlier turns, what was corrected, and what could not be applied."""
+    lang = reading.language
+    lines: list[str] = []
+    if reading.carried:
+        fields = ", ".join(dict.fromkeys(c.field.replace("_", " ") for c in reading.carried))
+        lines.append(say(lang, "r_carried", fields=fields, why=reading.carried[0].why))
+    typos = [f"{k.removeprefix('typo:')} -> {v}" for k, v in reading.sources.items()
+             if k.startswith("typo:")]  # fmt: skip
+    if typos:
+        lines.append(say(lang, "r_typos", typos=", ".join(typos)))
+    for item in reading.unsupported:
+        kind, _, what = item.partition(":")
+        if kind == "exclude":
+            lines.append(say(lang, "r_unsupported_exclude", what=what))
+        elif kind == "protected":
+            lines.append(say(lang, "r_unsupported_protected", what=what))
+        else:
+            lines.append(say(lang, "r_unsupported", what=item))
+    return "\n".join(lines)
+
+
+def clarification(route: Route) -> dict[str, Any] | None:
+    """The ``clarification`` payload of a final message (None when the model did not ask)."""
+    if route.clarify is None:
+        return None
+    return {
+        "question": _question(route),
+        "options": [
+            {"label": label, "request": request} for label, request in route.clarify.options
+        ],
+    }
+
+
+def _question(route: Route) -> str:
+    assert route.clarify is not None
+    return say(route.language, f"ask_{route.clarify.reason}", **route.clarify.values)
+
+
+def _clarify_text(route: Route) -> str:
+    assert route.clarify is not None
+    lines = [_question(route)]
+    for label, request in route.clarify.options:
+        lines.append(say(route.language, "ask_option", label=label, request=request))
+    return "\n".join(lines)
 
 
 def _audit(lang: str, audit: Any) -> str:
