@@ -125,6 +125,13 @@ class Reading(BaseModel):
                 out["language" if name == "audience_language" else name] = value
         return out
 
+    def names_customers(self) -> bool:
+        """True when the request describes customers (more than a product category)."""
+        audience = {
+            k: v for k, v in self.audience().items() if k not in ("consent_channel", "categories")
+        }
+        return bool(audience)
+
     def has_audience(self) -> bool:
         """True when the request names who (any audience condition or a taste to resolve)."""
         audience = {k: v for k, v in self.audience().items() if k != "consent_channel"}
@@ -170,13 +177,14 @@ INTENT_PATTERNS: list[tuple[str, str]] = [
     ("plan", r"\bplan\b|budget|optimi[sz]e|allocat|\bsplit\b|to spend|spend (?:of|some|money)|"
              r"best way to (?:use|spend)|smartest way|预算|投放|分配|营销计划|活动计划|计划|"
              r"做个?(?:营销|活动)|短信营销|邮件营销|推送营销"),
-    ("match", r"which (?:campaigns?|promos?|promotions?|offers?)|campaigns? (?:fit|for|match|"
-              r"running|should)|(?:eligible|qualify) for|live campaigns?|current (?:offers?|"
+    ("match", r"which (?:campaigns?|promos?|promotions?|offers?)|campaigns? (?:fit|match|"
+              r"running|should)|campaigns? for (?:c ?\d|customer|him|her|them|this|that)|(?:eligible|qualify) for|live campaigns?|current (?:offers?|"
               r"campaigns?|promos?)|campaign (?:running|should)|match(?:ing)? campaigns?|"
               r"适合.{0,6}活动|哪些活动|什么活动|哪个.{0,6}活动|匹配.{0,4}活动|参加.{0,8}(?:活动|促销)|"
               r"符合.{0,8}活动"),
     ("draft", r"\bdraft|\bwrite\b|\bcompose|\bmessage\b|\bcopy\b|\bemails? for\b|"
-              r"^\s*(?:e-?mail|text|sms|push)\b|起草|撰写|写|文案|拟|"
+              r"^\s*(?:e-?mail|text|sms|push)\b|\b(?:an?|the) (?:sms|e-?mail|text|push|"
+              r"push notification|message|note)s? (?:for|to)\b|起草|撰写|写|文案|拟|"
               r"发(?:一?[条封个])?(?:短信|邮件|推送|消息)|消息"),
     ("recommend", r"recommend|suggest|what (?:should|to|could|would) (?:we )?(?:offer|sell)|"
                   r"\bpicks?\b|\brecs\b|ideas for|product ideas|cross[- ]sell|upsell|next best|"
@@ -221,7 +229,9 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
     _read_quantities(low, quantities, reading)
     _read_channels(low, reading)
     _read_tastes(fixed, reading, vocab)
-    if "search" in reading.intents or "recommend" in reading.intents:
+    if {"search", "recommend"} & set(reading.intents) or not (
+        reading.intents or reading.names_customers()
+    ):
         _read_product_query(fixed, quantities, id_spans, reading)
     when = re.search(_WHEN, low)
     if when:
@@ -267,7 +277,7 @@ def _read_ids(text: str, reading: Reading, digits: int) -> list[tuple[int, int]]
 
 
 def _read_terms(text: str, reading: Reading, vocab: ShopVocabulary) -> None:
-    for term in vocab.find(text):
+    for term in vocab.find(text, known=KEYWORDS):
         if term.kind == "segment":
             names = vocab.segment_sets.get(term.value, [term.value])
             new = [n for n in names if n not in reading.segments]
@@ -304,7 +314,7 @@ def _intents(low: str, reading: Reading) -> list[str]:
     if ids and "lookup" in found and len(found) > 1 and not re.search(_EXPLICIT_LOOKUP, low):
         found.remove("lookup")
     if "match" in found:
-        found = [f for f in found if f not in ("plan", "search", "recommend")]
+        found = [f for f in found if f not in ("plan", "search", "recommend", "find")]
     if "draft" in found and "search" in found and not re.search(_EXPLICIT_SEARCH, low):
         found.remove("search")
     if "recommend" in found and "search" in found:
@@ -368,17 +378,29 @@ def _read_quantities(low: str, quantities: list[Quantity], reading: Reading) -> 
             else:
                 reading.unsupported.append(q.text)
         elif q.kind == "count":
-            if re.search(
-                r"products?|items?|picks|ideas|suggestions|recs|things|books?|件|款|样|本|商品|产品",
-                low[q.start : q.end + 12],
-            ) or (
-                products and not re.search(r"customers?|people|位|名|客户", low[q.start : q.end])
-            ):
-                reading.set("product_count", int(q.value), q.text)
-            else:
-                reading.set("top_n", int(q.value), q.text)
+            _read_count(low, q, products, reading)
         elif q.kind in ("money", "number"):
             _read_amount(low, q, before, after, direction, products, bool(between), prices, reading)
+
+
+_PRODUCT_NOUN = re.compile(
+    r"products?|items?|picks|ideas|suggestions|recs|things|books?|件|款|样|本|商品|产品|东西"
+)
+_CUSTOMER_NOUN = re.compile(r"customers?|people|shoppers|buyers|folks|位|名|客户|顾客|人")
+
+
+def _read_count(low: str, q: Quantity, products: bool, reading: Reading) -> None:
+    """A count is of products or of customers, by the noun that follows it."""
+    if _CUSTOMER_NOUN.search(low[q.start : q.end + 1]):
+        reading.set("top_n", int(q.value), q.text)
+    elif _PRODUCT_NOUN.search(low[q.start : q.end + 6]):
+        reading.set("product_count", int(q.value), q.text)
+    elif _CUSTOMER_NOUN.search(low[q.start : q.end + 10]):
+        reading.set("top_n", int(q.value), q.text)
+    elif reading.customer_ids or (products and not {"draft", "find"} & set(reading.intents)):
+        reading.set("product_count", int(q.value), q.text)
+    else:
+        reading.set("top_n", int(q.value), q.text)
 
 
 def _read_amount(
@@ -392,10 +414,18 @@ def _read_amount(
     prices: list[Quantity],
     reading: Reading,
 ) -> None:
+    if any(reading.sources.get(f) == q.text for f in ("max_spend", "max_price")):
+        return  # the upper end of a range read with its lower end
     spend_context = re.search(_SPEND, before[-24:] + " " + after[:12])
     if spend_context and not re.search(r"to spend|spend of", before[-14:]):
-        name = "max_spend" if direction == "max" else "min_spend"
+        if between and len(prices) >= 2 and q in prices[:2]:
+            name = "min_spend" if q is prices[0] else "max_spend"
+        else:
+            name = "max_spend" if direction == "max" else "min_spend"
         reading.set(name, q.value, q.text)
+        if name == "min_spend" and len(prices) >= 2 and q is prices[0] and between:
+            reading.set("max_spend", prices[1].value, prices[1].text)
+            prices.pop(1)
         return
     is_range = between and len(prices) >= 2 and q in prices[:2] and products
     if is_range:
@@ -405,10 +435,23 @@ def _read_amount(
     if products and (direction or re.search(_PRICE, before[-12:] + " " + after[:8])):
         reading.set("max_price" if direction != "min" else "min_price", q.value, q.text)
         return
+    budget_words = re.search(_BUDGET, before[-16:] + " " + after[:10])
+    customers = "find" in reading.intents or reading.names_customers()
+    if (
+        direction
+        and "plan" not in reading.intents
+        and not (budget_words or reading.customer_ids or customers)
+    ):
+        # "board games under twenty dollars": a price limit makes a product search.
+        reading.set("max_price" if direction == "max" else "min_price", q.value, q.text)
+        if not {"search", "recommend", "find", "draft"} & set(reading.intents):
+            reading.intents.append("search")
+        return
     if q.kind == "number" and q.value < 50 and q.value == int(q.value):
-        if products:
-            reading.set("product_count", int(q.value), q.text)
-        elif "plan" not in reading.intents:
+        if products or not (customers or reading.intents):
+            if reading.product_count is None:
+                reading.set("product_count", int(q.value), q.text)
+        elif "plan" not in reading.intents and q.value >= 2 and reading.top_n is None:
             reading.set("top_n", int(q.value), q.text)
         return
     if reading.budget is None and (
@@ -503,7 +546,7 @@ def _read_product_query(
     query = re.sub(r"\s+", " ", query).strip(" -")
     if re.fullmatch(r"(?:[a-z]+ )?(?:that|which|who)?", query.lower()):
         query = ""
-    if query:
+    if re.search(r"[A-Za-z]{3,}|[\u4e00-\u9fff]{2,}", query):
         reading.set("product_query", query, query)
 
 

@@ -71,16 +71,18 @@ def plan_stages(reading: Reading, memory: Memory) -> Route:
         return Route(reading=reading, stages=[*resolve, "plan"])
     if "audit" in intents:
         return Route(reading=reading, stages=[*resolve, "audit"])
-    if {"draft", "recommend"} & set(intents):
-        if not (reading.has_audience() or reading.consent_channel and reading.top_n):
+    if {"draft", "recommend", "match", "lookup"} & set(intents):
+        if (
+            "match" in intents
+            or "lookup" in intents
+            or not (reading.has_audience() or reading.consent_channel and reading.top_n)
+        ):
             return Route(reading=reading, stages=[], clarify=_need_target(reading, memory))
         stages = [*resolve, "find", "recommend"]
         if "draft" in intents:
             stages.append("draft")
         return Route(reading=reading, stages=stages)
-    if "find" in intents or reading.has_audience():
-        if not (reading.has_audience() or reading.consent_channel or "find" in intents):
-            return Route(reading=reading, stages=[])
+    if "find" in intents or reading.names_customers():
         return Route(reading=reading, stages=[*resolve, "find"])
     if "search" in intents or reading.product_query or reading.brands or reading.categories:
         return Route(reading=reading, stages=["search"])

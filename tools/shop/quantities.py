@@ -29,7 +29,27 @@ _ZH_NUMERAL = re.compile(
     r"[\d.]*[零〇一二两三四五六七八九十百千万亿][零〇一二两三四五六七八九十百千万亿\d.]*"
 )
 #: Spans that look numeric but are words ("一些" some, "一下" a moment, "万一" in case).
-_ZH_NOT_NUMBERS = ("一些", "一下", "一起", "一点", "一直", "一定", "一般", "万一", "唯一", "统一")
+_ZH_NOT_NUMBERS = (
+    "一些",
+    "一下",
+    "一起",
+    "一点",
+    "一直",
+    "一定",
+    "一般",
+    "万一",
+    "唯一",
+    "统一",
+    "一条",
+    "一封",
+    "一则",
+    "一份",
+    "一篇",
+    "一句",
+    "一段",
+    "一次",
+    "一遍",
+)
 
 _DIGITS = r"\d+(?:,\d{3})*(?:\.\d+)?|\.\d+"
 _NUMBER = rf"({_DIGITS})"
@@ -137,6 +157,7 @@ _MONEY = [
     re.compile(rf"{_NUM}\s?(?P<scale>k|grand|万|千)(?![a-zA-Z\d])", re.I),
 ]
 _PERCENT = re.compile(rf"{_NUMBER}\s?(?:%|％|percent\b|pct\b)|百分之\s?{_NUMBER}", re.I)
+_ZH_TENTHS = re.compile(r"(\d(?:\.\d)?)\s?成(?![本功员交])")
 _ZH_DISCOUNT = re.compile(r"(\d)(?:\.?(\d))?\s?折")
 _DURATION = re.compile(
     rf"{_NUMBER}\s?(days?|weeks?|months?|quarters?|years?|个星期|个礼拜|个季度|个月|天|日|周|星期|季度|年)"
@@ -150,7 +171,7 @@ _COUNT_PATTERNS = [
     re.compile(rf"前\s?{_NUMBER}\s?(?:位|个|名)?"),
     re.compile(rf"{_NUMBER}\s?(?:位|名|个客户|个人|款|件|样|本|个)"),
     re.compile(
-        rf"\b{_NUMBER}\s+(?:[a-z'-]+\s+){{0,3}}?(?:customers?|people|shoppers|buyers|products?|"
+        rf"\b{_NUMBER}\s+(?:(?!who\b|that\b|like\b|love\b)[a-z'-]+\s+){{0,3}}?(?:customers?|people|shoppers|buyers|products?|"
         r"items?|picks|ideas|suggestions|recs|things|books?)\b",
         re.I,
     ),
@@ -190,6 +211,8 @@ def find_quantities(text: str) -> list[Quantity]:
     for match in _ZH_DISCOUNT.finditer(norm):
         paid = float(match.group(1)) * 10 + (float(match.group(2)) if match.group(2) else 0)
         add("discount", round(100 - paid, 1), *match.span(), "%")
+    for match in _ZH_TENTHS.finditer(norm):  # "八成" is 80%
+        add("percent", float(match.group(1)) * 10, *match.span(), "%")
     for match in _PERCENT.finditer(norm):
         number = match.group(1) or match.group(2)
         tail = norm[match.end() : match.end() + 12].lower()

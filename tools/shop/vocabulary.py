@@ -160,7 +160,9 @@ class ShopVocabulary:
             for value, words in dict(syn.get(table, {})).items():
                 for word in words:
                     add(word, kind, str(value))
-        known = _catalog_words(products)
+        known = _catalog_words(products) | {
+            normalise(w) for w in syn.get("fuzzy", {}).get("never", [])
+        }
         ids = customers["customer_id"].astype(str) if "customer_id" in customers else pd.Series()
         digits = int(ids.str.len().max()) - 1 if len(ids) else 5
         return cls(
@@ -176,8 +178,13 @@ class ShopVocabulary:
 
     # -- lookup -----------------------------------------------------------------------------
 
-    def find(self, text: str, kinds: Iterable[str] | None = None) -> list[TermMatch]:
-        """Terms of ``text`` (optionally of some kinds), longest first, never overlapping."""
+    def find(
+        self, text: str, kinds: Iterable[str] | None = None, known: Iterable[str] = ()
+    ) -> list[TermMatch]:
+        """Terms of ``text`` (optionally of some kinds), longest first, never overlapping.
+
+        Words in ``known`` (the caller's own keywords) are never taken for typos of a term.
+        """
         wanted = set(kinds) if kinds is not None else None
         low = normalise(text)
         spans: list[tuple[int, int, str, tuple[tuple[str, str], ...]]] = []
@@ -198,7 +205,7 @@ class ShopVocabulary:
             taken.append((start, end))
             for kind, value in meanings:
                 out.append(TermMatch(kind, value, text[start:end], start, end))
-        out.extend(self._fuzzy(text, low, taken, wanted))
+        out.extend(self._fuzzy(text, low, taken, wanted, {k.lower() for k in known}))
         out.sort(key=lambda m: (m.start, m.kind, m.value))
         return out
 
@@ -208,11 +215,14 @@ class ShopVocabulary:
         low: str,
         taken: list[tuple[int, int]],
         wanted: set[str] | None,
+        known: set[str],
     ) -> list[TermMatch]:
         out: list[TermMatch] = []
         for match in re.finditer(r"[a-z]+", low):
             token, start, end = match.group(0), match.start(), match.end()
-            if len(token) < FUZZY_MIN_LETTERS or token in self.known_words or token in self.terms:
+            if len(token) < FUZZY_MIN_LETTERS or token in self.terms:
+                continue
+            if token in self.known_words or token in known or token.rstrip("s") in known:
                 continue
             if any(start < b and a < end for a, b in taken):
                 continue
