@@ -18,7 +18,7 @@ def _numbers(obj: Any) -> list[float]:
     if isinstance(obj, bool):
         return out
     if isinstance(obj, (int, float)):
-        out.append(float(obj))
+        out.append(abs(float(obj)))  # the answer's "-332.38" is matched without its sign
     elif isinstance(obj, str):
         out.extend(float(m.group(1).replace(",", "")) for m in NUMBER.finditer(ID.sub(" ", obj)))
     elif isinstance(obj, dict):

@@ -23,10 +23,12 @@ from agent.loop.llm import build_chat_model
 from agent.loop.redact import Redactor, install_log_redaction
 from agent.loop.sessions import SessionStore
 from agent.loop.trace import TraceEvent, TraceWriter
+from agent.offline.families import ToolSelector
 from agent.settings import Settings
 from tools.copy.templates import render_template
 from tools.deps import ToolDeps
 from tools.registry import build_tools
+from tools.shop.vocabulary import ShopVocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -168,12 +170,20 @@ class AgentRunner:
             shop_name=settings.shop_name,
             as_of=str(self.deps.shop.meta.get("as_of", "the latest data")),
         )
+        self.tool_selector: ToolSelector | None = None
+        if self.provider == "openai":
+            # The offline reading names the request's family: only its tools are sent.
+            shop = self.deps.shop
+            self.tool_selector = ToolSelector(
+                ShopVocabulary.build(shop.products, shop.customers, shop.meta)
+            )
         self.graph = build_graph(
             self.model,
             self.tools,
             system_prompt=self.system_prompt,
             max_steps=settings.max_steps,
             first_tool_choice=settings.first_tool_choice,
+            tool_selector=self.tool_selector,
         )
         self.redactor = Redactor.from_shop(self.deps.shop, settings)
         # Every log record of the process is redacted from here on (payloads never leak);

@@ -387,6 +387,8 @@ def reading_line(reading: Reading) -> str:
         add("goal", "r_goal", value=reading.goal)
     if reading.discount_pct is not None:
         add("discount_pct", "r_discount", value=f"{reading.discount_pct:g}")
+    if reading.offer_code:
+        add("offer_code", "r_code", value=reading.offer_code)
     if reading.top_n is not None:
         add("top_n", "r_top_n", value=reading.top_n)
     if reading.product_count is not None:

@@ -249,8 +249,14 @@ class OfflineChatModel(BaseChatModel):
                 args["product_ids"] = hits
             elif customer in recs and recs[customer].items:
                 args["product_ids"] = [i.product_id for i in recs[customer].items[:2]]
-            if r.discount_pct:
-                args["offer"] = {"name": f"{r.discount_pct:g}% off", "discount_pct": r.discount_pct}
+            if r.discount_pct or r.offer_code:
+                offer: dict[str, Any] = {"name": f"{r.discount_pct:g}% off" if r.discount_pct
+                                         else f"code {r.offer_code}"}  # fmt: skip
+                if r.discount_pct:
+                    offer["discount_pct"] = r.discount_pct
+                if r.offer_code:
+                    offer["code"] = r.offer_code
+                args["offer"] = offer
             if r.goal and not (r.goal == "promotion" and not r.discount_pct):
                 args["goal"] = r.goal
             elif r.discount_pct:

@@ -108,6 +108,7 @@ class Reading(BaseModel):
     channels: list[str] = Field(default_factory=list)
     goal: str | None = None
     discount_pct: float | None = None
+    offer_code: str | None = None
     top_n: int | None = None
     product_count: int | None = None
     when: str | None = None
@@ -170,8 +171,11 @@ def is_chinese(text: str) -> bool:
 # ------------------------------------------------------------------------------- intents
 
 INTENT_PATTERNS: list[tuple[str, str]] = [
-    ("explain", r"\bwhy\b|explain|reasoning|how did you (?:pick|choose|get|come|decide)|"
-                r"为什么|为何|原因|解释|为啥|怎么选|怎么来的|是怎么"),
+    ("explain", r"\bwhy\b|explain|reasoning|\blogic\b|how come|walk me through|"
+                r"what makes (?:these|those|them|this|that|it)|how (?:did|were|was|do|does) "
+                r"(?:you|they|these|those|it|this|that)\b.{0,24}(?:pick|chose|choose|rank|select|"
+                r"calculat|decid|get|come|work|split)|为什么|为何|原因|解释|为啥|理由|凭什么|依据|"
+                r"怎么(?:选|算|来|得|排)|是怎么"),
     ("audit", r"\bfair(?:ness|ly)?\b|\bbias(?:ed)?\b|discriminat|four[- ]fifths|"
               r"公平|偏见|偏差|歧视"),
     ("plan", r"\bplan\b|budget|optimi[sz]e|allocat|\bsplit\b|to spend|spend (?:of|some|money)|"
@@ -185,12 +189,12 @@ INTENT_PATTERNS: list[tuple[str, str]] = [
     ("draft", r"\bdraft|\bwrite\b|\bcompose|\bmessage\b|\bcopy\b|\bemails? for\b|"
               r"^\s*(?:e-?mail|text|sms|push)\b|\b(?:an?|the) (?:sms|e-?mail|text|push|"
               r"push notification|message|note)s? (?:for|to)\b|起草|撰写|写|文案|拟|"
-              r"发(?:一?[条封个])?(?:短信|邮件|推送|消息)|消息"),
+              r"发.{0,8}(?:短信|邮件|推送|消息)|消息"),
     ("recommend", r"recommend|suggest|what (?:should|to|could|would) (?:we )?(?:offer|sell)|"
                   r"\bpicks?\b|\brecs\b|ideas for|product ideas|cross[- ]sell|upsell|next best|"
                   r"interested in\??$|might like|would .{0,10}buy|buy next|fits? .{0,20}best|"
                   r"推荐|建议|喜欢什么|会喜欢|适合买|卖给|挑|选.{0,3}[本件款样个]|下一步"),
-    ("search", r"\bsearch|look(?:ing)? for|find (?:products?|items?)|show me|do we (?:sell|have|"
+    ("search", r"\bsearch|look(?:ing)? for|\bfind\b|show me|do we (?:sell|have|"
                r"carry)|got any|anything for|what .{2,30} do we have|\bproducts?\b|\bitems?\b|"
                r"\bin stock\b|搜|查找|找(?!出)|有没有|有什么|有哪些|商品|产品|款"),
     ("find", r"how many|\bwho\b|\bwhich customers|\bcustomers?\b|\bcusts\b|shoppers|buyers|"
@@ -206,6 +210,7 @@ _EXPLICIT_LOOKUP = (
     r"profile|look ?up|pull up|tell me about|rundown|画像|资料|档案|查一下|看看.{0,8}(?:资料|画像)"
 )
 _EXPLICIT_SEARCH = r"\bsearch|搜|look for|find products|查找商品"
+_CONSENT_QUESTION = r"reachable|consent|opted|opt in|can (?:we|i) |prefer|授权|同意|能不能|可以.{0,4}吗|偏好"
 
 
 # ------------------------------------------------------------------------------- reading
@@ -225,6 +230,10 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
     id_spans = _read_ids(fixed, reading, vocab.customer_id_digits)
     _read_terms(fixed, reading, vocab)
     reading.intents = _intents(low, reading)
+    if reading.customer_ids and reading.channels and "draft" not in reading.intents:
+        # "C00777 needs a birthday email": a channel with a customer is a message for them.
+        if not ({"match"} & set(reading.intents) or re.search(_CONSENT_QUESTION, low)):
+            reading.intents = [i for i in reading.intents if i != "lookup"] + ["draft"]
     quantities = [q for q in find_quantities(fixed) if not any(_inside(q, s) for s in id_spans)]
     _read_quantities(low, quantities, reading)
     _read_channels(low, reading)
@@ -233,6 +242,16 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
         reading.intents or reading.names_customers()
     ):
         _read_product_query(fixed, quantities, id_spans, reading)
+        implicit = not re.search(_EXPLICIT_SEARCH + r"|\bfind\b|找|有没有|有什么", low)
+        query = reading.product_query or ""
+        if implicit and query and not vocab.mentions_catalog(query):
+            reading.product_query = None  # "how do I cook pasta" is not a product search
+            reading.sources.pop("product_query", None)
+            if reading.intents == ["search"]:
+                reading.intents = []
+    code = re.search(r"\b(?:code|coupon|促销码|优惠码)\s*[:：]?\s*([A-Z0-9]{3,20})\b", fixed, re.I)
+    if code and any(ch.isdigit() for ch in code.group(1)) or code and code.group(1).isupper():
+        reading.set("offer_code", code.group(1).upper(), code.group(0))
     when = re.search(_WHEN, low)
     if when:
         reading.set("when", when.group(0), when.group(0))
@@ -307,8 +326,8 @@ def _intents(low: str, reading: Reading) -> list[str]:
         found.remove("lookup")
     if ids and "find" in found:
         found.remove("find")
-    if "explain" in found and len(found) > 1 and re.search(r"why|为什么|为何|为啥", low) is None:
-        found = [f for f in found if f != "explain"] or ["explain"]
+    if "explain" in found and not ids and not re.search(r"\d", low):
+        return ["explain"]  # "why these products?", "explain the plan": about earlier results
     if ids and "search" in found and not re.search(_EXPLICIT_SEARCH, low):
         found.remove("search")
     if ids and "lookup" in found and len(found) > 1 and not re.search(_EXPLICIT_LOOKUP, low):
@@ -317,10 +336,13 @@ def _intents(low: str, reading: Reading) -> list[str]:
         found = [f for f in found if f not in ("plan", "search", "recommend", "find")]
     if "draft" in found and "search" in found and not re.search(_EXPLICIT_SEARCH, low):
         found.remove("search")
+    if ids and "match" not in found and re.search(r"\bcampaigns?\b|\bpromos?\b|活动|促销", low):
+        if "plan" not in found:
+            found.append("match")
     if "recommend" in found and "search" in found:
-        if ids or not re.search(_EXPLICIT_SEARCH, low):
+        if not re.search(_EXPLICIT_SEARCH, low):
             found.remove("search")
-        else:
+        elif not ids:
             found.remove("recommend")
     if "find" in found and "search" in found:
         if reading.segments or re.search(r"customer|shopper|buyer|客户|顾客|who\b|谁", low):
@@ -427,15 +449,18 @@ def _read_amount(
             reading.set("max_spend", prices[1].value, prices[1].text)
             prices.pop(1)
         return
-    is_range = between and len(prices) >= 2 and q in prices[:2] and products
+    budget_words = re.search(_BUDGET, before[-16:] + " " + after[:10])
+    is_range = between and len(prices) >= 2 and q in prices[:2]
+    is_range = is_range and (products or not ("plan" in reading.intents or budget_words))
     if is_range:
         name = "min_price" if q is prices[0] else "max_price"
         reading.set(name, q.value, q.text)
+        if not {"search", "recommend"} & set(reading.intents):
+            reading.intents.append("search")
         return
     if products and (direction or re.search(_PRICE, before[-12:] + " " + after[:8])):
         reading.set("max_price" if direction != "min" else "min_price", q.value, q.text)
         return
-    budget_words = re.search(_BUDGET, before[-16:] + " " + after[:10])
     customers = "find" in reading.intents or reading.names_customers()
     if (
         direction
@@ -538,7 +563,7 @@ def _read_product_query(
     for start, end in [(q.start, q.end) for q in quantities] + id_spans:
         for i in range(start, min(end, len(keep))):
             keep[i] = " "
-    query = "".join(keep)
+    query = _search_clause("".join(keep))
     query = re.sub(r"\b(?:but )?(?:not|no|without|except)\s+[a-z]+", " ", query, flags=re.I)
     query = re.sub(r"不要\S{1,6}|除了\S{1,6}", " ", query)
     query = _QUERY_LEADS.sub("", query.strip())
@@ -548,6 +573,22 @@ def _read_product_query(
         query = ""
     if re.search(r"[A-Za-z]{3,}|[\u4e00-\u9fff]{2,}", query):
         reading.set("product_query", query, query)
+
+
+_CLAUSES = re.compile(r"\s*(?:[,，;；]|\band then\b|\bthen\b|\band\b|并且|并|然后|再)\s*", re.I)
+_OTHER_ASKS = re.compile(r"recommend|suggest|draft|write|email|推荐|写|起草|发", re.I)
+
+
+def _search_clause(text: str) -> str:
+    """The part of a chained request that names the products ("search X and recommend ...")."""
+    clauses = [c for c in _CLAUSES.split(text) if c and c.strip()]
+    if len(clauses) < 2:
+        return text
+    for clause in clauses:
+        if re.search(_EXPLICIT_SEARCH + r"|\bfind\b|找", clause, re.I):
+            return clause
+    plain = [c for c in clauses if not _OTHER_ASKS.search(c)]
+    return plain[0] if plain else text
 
 
 _NEGATION = re.compile(
@@ -566,7 +607,7 @@ def _read_unsupported(low: str, reading: Reading) -> None:
     """Conditions the tools cannot apply yet are named, never dropped in silence."""
     for match in _NEGATION.finditer(low):
         what = match.group("what") or match.group("zh")
-        if "search" in reading.intents or "recommend" in reading.intents:
+        if {"search", "recommend"} & set(reading.intents) or not reading.intents:
             reading.unsupported.append(f"exclude:{what}")
     if reading.has_audience() or {"find", "audit", "plan"} & set(reading.intents):
         for match in _PROTECTED.finditer(low):

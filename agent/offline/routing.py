@@ -57,7 +57,7 @@ def plan_stages(reading: Reading, memory: Memory) -> Route:
     if reading.decline:
         return Route(reading=reading, stages=[])
     intents = reading.intents
-    if "explain" in intents:
+    if "explain" in intents and not reading.customer_ids:
         return Route(reading=reading, stages=["explain"])
     ambiguous = reading.sources.get("ambiguous_customers")
     if ambiguous:
@@ -85,6 +85,8 @@ def plan_stages(reading: Reading, memory: Memory) -> Route:
     if "find" in intents or reading.names_customers():
         return Route(reading=reading, stages=[*resolve, "find"])
     if "search" in intents or reading.product_query or reading.brands or reading.categories:
+        if "search" not in intents:
+            reading.intents.append("search")
         return Route(reading=reading, stages=["search"])
     reading.decline, reading.decline_reason = "out_of_scope", "not_understood"
     return Route(reading=reading, stages=[])

@@ -81,6 +81,10 @@ class ShopVocabulary:
     segment_sets: dict[str, list[str]] = field(default_factory=dict)
     #: Digits of the shop's customer ids ("C00042": 5), to read "c42" as "C00042".
     customer_id_digits: int = 5
+    #: Two-character words of the catalog's Chinese titles and descriptions.
+    catalog_bigrams: set[str] = field(default_factory=set)
+    #: English words of product titles and tags (what a product request names).
+    title_words: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._automaton: Any = ahocorasick.Automaton()
@@ -167,6 +171,8 @@ class ShopVocabulary:
         digits = int(ids.str.len().max()) - 1 if len(ids) else 5
         return cls(
             customer_id_digits=max(digits, 1),
+            catalog_bigrams=_catalog_bigrams(products),
+            title_words=_catalog_words(products, ("title", "tags")),
             categories=categories,
             category_labels=labels,
             brands=brands,
@@ -259,6 +265,16 @@ class ShopVocabulary:
 
         return re.sub(r"[A-Za-z]+", fix, text), fixes
 
+    def mentions_catalog(self, text: str) -> bool:
+        """True when ``text`` uses a word of the catalog or of the shop's terms."""
+        if self.find(text):
+            return True
+        words = [w for w in re.findall(r"[a-z]+", normalise(text)) if len(w) >= 4]
+        if any(w in self.title_words or w.rstrip("s") in self.title_words for w in words):
+            return True
+        cjk = "".join(_CJK.findall(text))
+        return any(cjk[i : i + 2] in self.catalog_bigrams for i in range(len(cjk) - 1))
+
     def category_label(self, category: str, language: str = "en") -> str:
         """A category's display name in ``language`` (its id with spaces when none is given)."""
         names = self.category_labels.get(category, {})
@@ -287,16 +303,30 @@ def _whole_word(text: str, start: int, end: int) -> bool:
     return True
 
 
-def _catalog_words(products: pd.DataFrame) -> set[str]:
+def _catalog_words(
+    products: pd.DataFrame, columns: tuple[str, ...] = ("title", "description", "tags")
+) -> set[str]:
     """Every English word of the catalog's titles, descriptions and tags (typo guard)."""
     words: set[str] = set()
-    for column in ("title", "description", "tags"):
+    for column in columns:
         if column not in products.columns:
             continue
         for value in products[column].dropna():
             text = " ".join(map(str, value)) if not isinstance(value, str) else value
             words.update(re.findall(r"[a-z]+", text.lower()))
     return words
+
+
+def _catalog_bigrams(products: pd.DataFrame) -> set[str]:
+    """Every pair of neighbouring Chinese characters in the catalog's Chinese text."""
+    grams: set[str] = set()
+    for column in ("title_zh", "description_zh"):
+        if column not in products.columns:
+            continue
+        for value in products[column].dropna():
+            text = "".join(_CJK.findall(str(value)))
+            grams.update(text[i : i + 2] for i in range(len(text) - 1))
+    return grams
 
 
 def load_synonyms(path: Path = VOCABULARY_FILE) -> dict[str, Any]:
