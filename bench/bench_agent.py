@@ -45,7 +45,7 @@ def fixed_prompt_tokens(runner: AgentRunner) -> tuple[int, int, int, dict[str, i
     per_tool = {
         t.name: count_tokens(str(convert_to_openai_tool(t)).replace("'", '"')) for t in runner.tools
     }
-    families = {name: tools for name, tools in FAMILY_TOOLS.items()}
+    families = dict(FAMILY_TOOLS)
     families["general"] = GENERAL_TOOLS
     per_family = {
         name: system + sum(per_tool[t] for t in tools) for name, tools in families.items()

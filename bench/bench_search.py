@@ -62,8 +62,10 @@ def main() -> None:
     started = time.perf_counter()
     index = ProductIndex(frame, settings, load_embedder(), collection=name)
     report = index.sync()
-    print(f"index: {len(index):,} products, loaded in {time.perf_counter() - started:.1f}s "
-          f"({report.embedded:,} embedded this run)")
+    print(
+        f"index: {len(index):,} products, loaded in {time.perf_counter() - started:.1f}s "
+        f"({report.embedded:,} embedded this run)"
+    )
     queries = build_queries(index, sorted(relevant), args.queries)
     bm25 = index._bm25  # the bare retriever behind the lexical side
 

@@ -75,5 +75,3 @@ def run_eval_search(args: argparse.Namespace) -> int:
         f"latency p50 {out['query_p50_ms']} ms, p95 {out['query_p95_ms']} ms."
     )
     return 0
-
-

@@ -100,8 +100,9 @@ def evaluate_search(
     index = ProductIndex(frame, config, load_embedder(), collection=name)
     report = index.sync()
     build_s = time.perf_counter() - started
-    full_build_s = _remember_full_build(config.cache_dir, name, report.embedded, len(frame),
-                                        build_s)
+    full_build_s = _remember_full_build(
+        config.cache_dir, name, report.embedded, len(frame), build_s
+    )
 
     variants: dict[str, dict[str, Any]] = {
         "vector": {"method": "vector"},

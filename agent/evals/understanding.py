@@ -242,7 +242,8 @@ def score_result(item: UnderstandingItem, result: AgentResult) -> ItemResult:
         tool, _, path = key.partition(".")
         call = next((c for c in result.tool_calls if c.name == tool), None)
         actual = _walk(call.args, path.split(".")) if call is not None else None
-        if call is None or not _same(actual, expected):
+        absent_ok = isinstance(expected, dict) and expected.get("absent")
+        if (call is None and not absent_ok) or not _same(actual, expected):
             problems.append(f"{key}: {json.dumps(actual, ensure_ascii=False)}, expected {expected}")
     return ItemResult(
         id=item.id,

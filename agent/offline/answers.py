@@ -325,7 +325,7 @@ def _amount(value: float) -> str:
 
 
 def reading_line(reading: Reading) -> str:
-    """ "I read this as: ..." in the request's language, every part with its source words."""
+    """The reading said back ("I read this as: ..."), each part with its source words."""
     lang = reading.language
     if reading.decline:
         return say(lang, "reading_head", parts=say(lang, f"reading_decline_{reading.decline}"))

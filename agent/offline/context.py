@@ -15,14 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.offline.reading import AUDIENCE_FIELDS, Carried, Reading
+from agent.offline.reading import AUDIENCE_FIELDS, Carried, Reading, request_words
 from agent.offline.turns import Turn
 
-_MERGE = re.compile(
-    r"\bsame\b|\bof them\b|\bof those\b|\bamong them\b|\bthose customers\b|\bthese customers\b|"
-    r"这些客户|这些人|其中|里面|里有|这批|这群",
-    re.I,
-)
 _PRODUCTS_BACK = re.compile(r"\b(?:those|these|them|it)\b|这些|那些|它们|这几", re.I)
 _CUSTOMER_INTENTS = ("lookup", "recommend", "draft", "match")
 _PLAN_FIELDS = ("budget", "channels", "goal", "discount_pct")
@@ -75,7 +70,8 @@ def apply_context(reading: Reading, memory: Memory) -> Reading:
     if reading.decline or previous is None or reading.customer_ids:
         return reading
     elliptic = reading.points_back == "elliptic" or not reading.intents
-    pointing = reading.points_back in ("plural", "singular") or bool(_MERGE.search(reading.text))
+    narrow = _says(reading.text, "narrow")
+    pointing = reading.points_back in ("plural", "singular") or narrow
     if not (elliptic or pointing):
         return reading
     if not reading.intents:
@@ -96,15 +92,17 @@ def apply_context(reading: Reading, memory: Memory) -> Reading:
                 if earlier and not reading.product_ids:
                     reading.product_ids = earlier
                     _carry(reading, "product_ids", earlier, "the products recommended before")
-    elif memory.audience is not None and (
-        not own_subject or _MERGE.search(reading.text) or elliptic
-    ):
+    elif memory.audience is not None and (not own_subject or narrow or elliptic):
         _carry_audience(reading, memory.audience)
         if not set(reading.intents) & {"find", "draft", "recommend", "audit", "plan"}:
             reading.intents.append("find")
     if reading.customer_ids and "draft" in reading.intents:
         reading.consent_channel = None
     return reading
+
+
+def _says(text: str, kind: str) -> bool:
+    return any(p.search(text) for p in request_words()["pointing"][kind])
 
 
 def _why(reading: Reading) -> str:
@@ -132,6 +130,10 @@ def _carry_audience(reading: Reading, audience: dict[str, Any]) -> None:
 
 
 def _carry_plan(reading: Reading, plan: Reading) -> None:
+    if reading.channels and plan.channels and _says(reading.text, "adding"):
+        added = [c for c in plan.channels if c not in reading.channels]
+        reading.channels = [*added, *reading.channels]
+        _carry(reading, "channels", added, "added to the previous plan's channels")
     for name in _PLAN_FIELDS:
         if getattr(reading, name) in (None, []) and getattr(plan, name) not in (None, []):
             setattr(reading, name, getattr(plan, name))

@@ -182,13 +182,15 @@ INTENT_PATTERNS: list[tuple[str, str]] = [
              r"best way to (?:use|spend)|smartest way|预算|投放|分配|营销计划|活动计划|计划|"
              r"做个?(?:营销|活动)|短信营销|邮件营销|推送营销"),
     ("match", r"which (?:campaigns?|promos?|promotions?|offers?)|campaigns? (?:fit|match|"
-              r"running|should)|campaigns? for (?:c ?\d|customer|him|her|them|this|that)|(?:eligible|qualify) for|live campaigns?|current (?:offers?|"
-              r"campaigns?|promos?)|campaign (?:running|should)|match(?:ing)? campaigns?|"
+              r"running|should)|campaigns? for (?:c ?\d|customer|him|her|them|this|that)|"
+              r"(?:eligible|qualify) for|live campaigns?|current (?:offers?|campaigns?|promos?)|"
+              r"campaign (?:running|should)|match(?:ing)? campaigns?|"
               r"适合.{0,6}活动|哪些活动|什么活动|哪个.{0,6}活动|匹配.{0,4}活动|参加.{0,8}(?:活动|促销)|"
               r"符合.{0,8}活动"),
-    ("draft", r"\bdraft|\bwrite\b|\bcompose|\bmessage\b|\bcopy\b|\bemails? for\b|"
-              r"^\s*(?:e-?mail|text|sms|push)\b|\b(?:an?|the) (?:sms|e-?mail|text|push|"
-              r"push notification|message|note)s? (?:for|to)\b|起草|撰写|写|文案|拟|"
+    ("draft", r"\bdraft|\bwrite\b|\bcompose|\bmessage\b|\bcopy\b|\bemails for\b|"
+              r"^\s*(?:ok(?:ay)?,? |now |then |pls |please )?(?:e-?mail|text|sms|push)\b|"
+              r"\b(?:an?|the) (?:sms|e-?mail|text|push|push notification|message|note)s? "
+              r"(?:for|to)\b|起草|撰写|写|文案|拟|"
               r"发.{0,8}(?:短信|邮件|推送|消息)|消息"),
     ("recommend", r"recommend|suggest|what (?:should|to|could|would) (?:we )?(?:offer|sell)|"
                   r"\bpicks?\b|\brecs\b|ideas for|product ideas|cross[- ]sell|upsell|next best|"
@@ -210,7 +212,9 @@ _EXPLICIT_LOOKUP = (
     r"profile|look ?up|pull up|tell me about|rundown|画像|资料|档案|查一下|看看.{0,8}(?:资料|画像)"
 )
 _EXPLICIT_SEARCH = r"\bsearch|搜|look for|find products|查找商品"
-_CONSENT_QUESTION = r"reachable|consent|opted|opt in|can (?:we|i) |prefer|授权|同意|能不能|可以.{0,4}吗|偏好"
+_CONSENT_QUESTION = (
+    r"reachable|consent|opted|opt in|can (?:we|i) |prefer|授权|同意|能不能|可以.{0,4}吗|偏好"
+)
 
 
 # ------------------------------------------------------------------------------- reading
@@ -256,11 +260,12 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
     if when:
         reading.set("when", when.group(0), when.group(0))
     _read_unsupported(low, reading)
-    if _matches("out_of_scope", low) and not (reading.customer_ids or reading.has_audience()):
-        reading.decline, reading.decline_reason = (
-            "out_of_scope",
-            _matches("out_of_scope", low) or "",
-        )
+    subject = reading.customer_ids or reading.has_audience()
+    if any(p.search(low) for p in request_words()["out_of_scope"]["topics"]) and not subject:
+        reading.decline, reading.decline_reason = "out_of_scope", "topics"
+    small_talk = any(p.search(low) for p in request_words()["out_of_scope"]["small_talk"])
+    if small_talk and not (subject or reading.intents or reading.channels or reading.budget):
+        reading.decline, reading.decline_reason = "out_of_scope", "small_talk"
     reading.points_back = _points_back(low)
     return reading
 

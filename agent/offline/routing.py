@@ -83,6 +83,8 @@ def plan_stages(reading: Reading, memory: Memory) -> Route:
             stages.append("draft")
         return Route(reading=reading, stages=stages)
     if "find" in intents or reading.names_customers():
+        if "find" not in intents:
+            reading.intents = ["find", *(i for i in intents if i != "search")]
         return Route(reading=reading, stages=[*resolve, "find"])
     if "search" in intents or reading.product_query or reading.brands or reading.categories:
         if "search" not in intents:
@@ -93,6 +95,8 @@ def plan_stages(reading: Reading, memory: Memory) -> Route:
 
 
 def _customer_stages(reading: Reading) -> list[str]:
+    if not reading.intents:
+        reading.intents = ["lookup"]  # a customer id alone asks for the profile
     intents = set(reading.intents)
     stages: list[str] = []
     if "lookup" in intents or not intents & {"recommend", "draft", "match", "search", "audit"}:

@@ -61,10 +61,26 @@ if TYPE_CHECKING:
     from tools.shop.store import ShopData
 
 __all__ = [  # the public names, including those re-exported from the catalog modules
-    "DOC_RECIPE", "MATCH_FIELDS", "MAX_K", "MIN_CANDIDATES", "OVERSAMPLE_CAP", "RRF_K",
-    "VECTOR_WEIGHT", "WRITE_BATCH", "Fusion", "ProductHit", "ProductIndex",
-    "ProductSearchResult", "SearchMethod", "SyncReport", "collection_name_for", "content_hash",
-    "load_product_index", "product_document", "search_products", "set_jieba_cache_dir",
+    "DOC_RECIPE",
+    "MATCH_FIELDS",
+    "MAX_K",
+    "MIN_CANDIDATES",
+    "OVERSAMPLE_CAP",
+    "RRF_K",
+    "VECTOR_WEIGHT",
+    "WRITE_BATCH",
+    "Fusion",
+    "ProductHit",
+    "ProductIndex",
+    "ProductSearchResult",
+    "SearchMethod",
+    "SyncReport",
+    "collection_name_for",
+    "content_hash",
+    "load_product_index",
+    "product_document",
+    "search_products",
+    "set_jieba_cache_dir",
     "tokenize",
 ]
 
@@ -338,8 +354,11 @@ def load_product_index(
     source = shop.source_dir or config.data_dir
     names = shop.meta.get("categories") if isinstance(shop.meta, dict) else None
     category_names = (
-        {str(k): {str(a): str(b) for a, b in v.items()} for k, v in names.items()
-         if isinstance(v, dict)}
+        {
+            str(k): {str(a): str(b) for a, b in v.items()}
+            for k, v in names.items()
+            if isinstance(v, dict)
+        }
         if isinstance(names, dict)
         else None
     )

@@ -204,8 +204,7 @@ class Catalog:
                 f"min_price ({min_price}) is above max_price ({max_price}); swap or widen them"
             )
         if category is not None:
-            category = resolve_choice(category, self.categories, "category",
-                                      self.category_aliases)
+            category = resolve_choice(category, self.categories, "category", self.category_aliases)
         if brand is not None:
             brand = resolve_choice(brand, self.brands, "brand", {})
         return Filters(category, brand, min_price, max_price, in_stock_only)

@@ -164,8 +164,9 @@ class VectorStore:
             except Exception as exc:
                 if self.config.chroma_host:
                     raise
-                logger.warning("could not drop collection %s (%s); wiping %s", self.name, exc,
-                               self.persist_dir)
+                logger.warning(
+                    "could not drop collection %s (%s); wiping %s", self.name, exc, self.persist_dir
+                )
             try:
                 self._client.close()
             except Exception:  # a broken client may not close cleanly; we discard it anyway
@@ -265,18 +266,14 @@ class VectorStore:
                 return out
             offset += batch
 
-    def upsert(
-        self, ids: list[str], documents: list[str], metadatas: list[dict[str, Any]]
-    ) -> None:
+    def upsert(self, ids: list[str], documents: list[str], metadatas: list[dict[str, Any]]) -> None:
         """Embed and write products in batches."""
         step = min(WRITE_BATCH, int(self._client.get_max_batch_size()))
         started = time.perf_counter()
         for start in range(0, len(ids), step):
             chunk = slice(start, start + step)
             vectors = self.embedder.encode(documents[chunk])
-            self.collection.upsert(
-                ids=ids[chunk], embeddings=vectors, metadatas=metadatas[chunk]
-            )
+            self.collection.upsert(ids=ids[chunk], embeddings=vectors, metadatas=metadatas[chunk])
             if len(ids) > step:
                 done = min(len(ids), start + step)
                 rate = done / max(1e-9, time.perf_counter() - started)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -92,7 +93,7 @@ class NumberText:
     original: str
     text: str
     #: ``difflib`` opcodes from the original to ``text``.
-    opcodes: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    opcodes: Sequence[tuple[str, int, int, int, int]] = field(default_factory=list)
 
     def _position(self, pos: int, is_end: bool) -> int:
         for tag, i1, i2, j1, j2 in self.opcodes:

@@ -63,9 +63,12 @@ class TermMatch:
     fuzzy: bool = False
 
 
+_PLAIN = str.maketrans("-_\u2019\u3000", "  ' ")
+
+
 def normalise(text: str) -> str:
     """Lower case with "-", "_" and curly quotes as plain characters (same length as ``text``)."""
-    return text.lower().translate(str.maketrans({"-": " ", "_": " ", "\u2019": "'", "\u3000": " "}))
+    return text.lower().translate(_PLAIN)
 
 
 @dataclass

@@ -292,8 +292,8 @@ def test_every_condition_reaches_a_tool_argument(
 @pytest.mark.parametrize(
     ("request_text", "named"),
     [
-        ("hiking gear but not leather", "exclude \"leather\""),
-        ("female customers who like running", "gender or age (\"female\")"),
+        ("hiking gear but not leather", 'exclude "leather"'),
+        ("female customers who like running", 'gender or age ("female")'),
     ],
 )
 def test_a_condition_no_tool_can_apply_is_named_in_the_answer(

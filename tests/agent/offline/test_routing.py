@@ -120,6 +120,4 @@ def test_refusals_say_why(vocab: ShopVocabulary) -> None:
 
 def test_negations_and_protected_attributes_are_named(vocab: ShopVocabulary) -> None:
     assert read_request("hiking gear but not leather", vocab).unsupported == ["exclude:leather"]
-    assert read_request("women over 40 who like kitchen", vocab).unsupported == [
-        "protected:women"
-    ]
+    assert read_request("women over 40 who like kitchen", vocab).unsupported == ["protected:women"]

@@ -18,9 +18,7 @@ def vocab() -> ShopVocabulary:
             "description": ["Flexible hose.", "Sharp shears.", "Fast charging.", "Clear sound."],
         }
     )
-    customers = pd.DataFrame(
-        {"customer_id": ["C0001", "C0002"], "city": ["New York", "Shanghai"]}
-    )
+    customers = pd.DataFrame({"customer_id": ["C0001", "C0002"], "city": ["New York", "Shanghai"]})
     meta = {"categories": {"home_garden": {"en": "home & garden", "zh": "家居园艺"}}}
     return ShopVocabulary.build(products, customers, meta)
 
