@@ -46,7 +46,10 @@ AUDIENCE_FIELDS = (
 )  # fmt: skip
 
 # Context words around a number (matched on the lower-cased request).
-_SPEND = r"spent|spend (?:more|over|at least|less|under)|lifetime|消费|累计|花了|花过|买了"
+_SPEND = (
+    r"spent|spend(?:ing)?\s*(?:[>≥<]|more|over|at least|less|under|above|below)|lifetime|"
+    r"消费|累计|花了|花过|买了"
+)
 _PRICE = (
     r"under|below|less than|cheaper|max|up to|within|at most|over|above|more than|at least|"
     r"between|price|priced|cost|以内|以下|低于|不超过|便宜|以上|高于|超过|之间|到|价格|价位|块以"
@@ -222,7 +225,8 @@ _CONSENT_QUESTION = (
 
 def read_request(text: str, vocab: ShopVocabulary) -> Reading:
     """Read one request on its own (earlier turns are applied by ``agent.offline.context``)."""
-    fixed, fixes = vocab.correct(text, KEYWORDS)
+    # Placeholders of redacted personal data ("[email]", "[phone]") are not words of the request.
+    fixed, fixes = vocab.correct(re.sub(r"\[[a-z_]+\]", " ", text), KEYWORDS)
     low = fixed.lower()
     reading = Reading(text=text, language="zh" if is_chinese(text) else "en")
     for typo, word in fixes:
@@ -236,17 +240,21 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
     reading.intents = _intents(low, reading)
     if reading.customer_ids and reading.channels and "draft" not in reading.intents:
         # "C00777 needs a birthday email": a channel with a customer is a message for them.
-        if not ({"match"} & set(reading.intents) or re.search(_CONSENT_QUESTION, low)):
+        explicit = re.search(_EXPLICIT_LOOKUP, low)
+        if not ({"match"} & set(reading.intents) or re.search(_CONSENT_QUESTION, low) or explicit):
             reading.intents = [i for i in reading.intents if i != "lookup"] + ["draft"]
     quantities = [q for q in find_quantities(fixed) if not any(_inside(q, s) for s in id_spans)]
     _read_quantities(low, quantities, reading)
     _read_channels(low, reading)
     _read_tastes(fixed, reading, vocab)
+    if reading.product_ids and not reading.customer_ids and not reading.intents:
+        reading.intents = ["search"]  # "products similar to P00042"
     if {"search", "recommend"} & set(reading.intents) or not (
         reading.intents or reading.names_customers()
     ):
         _read_product_query(fixed, quantities, id_spans, reading)
         implicit = not re.search(_EXPLICIT_SEARCH + r"|\bfind\b|找|有没有|有什么", low)
+        implicit = implicit and not reading.product_ids
         query = reading.product_query or ""
         if implicit and query and not vocab.mentions_catalog(query):
             reading.product_query = None  # "how do I cook pasta" is not a product search
@@ -371,7 +379,7 @@ def _direction(before: str, after: str) -> Literal["min", "max"] | None:
 
 def _read_quantities(low: str, quantities: list[Quantity], reading: Reading) -> None:
     products = "search" in reading.intents or "recommend" in reading.intents
-    between = re.search(r"between|之间|到|-|~|to", low)
+    between = re.search(r"\bbetween\b|之间|\d\s*(?:-|~|to|到|至)\s*[$¥￥]?\s*\d", low)
     prices = [q for q in quantities if q.kind in ("money", "number")]
     for q in quantities:
         before = low[max(0, q.start - 30) : q.start]
@@ -523,6 +531,11 @@ _TASTE_EN = re.compile(
 _TASTE_ZH = re.compile(
     r"(?:喜欢|买过|购买过|购买|关注|爱买|常买)(?P<noun>[\u4e00-\u9fffA-Za-z]{1,10}?)(?:的|感兴趣)"
 )
+_NOT_TASTE = re.compile(
+    r"^to\b|\b(?:know|how|many|much|customers?|people|shoppers|who|what|which|see|have|"
+    r"get|them|us|me|you)\b|客户|顾客|什么|多少",
+    re.I,
+)
 _NOT_NOUNS = re.compile(
     r"^(?:stuff|things|products?|items?|them|it|this|that|us|shopping|buying|our shop|"
     r"something|anything|what|东西|商品|产品|什么)$"
@@ -539,6 +552,8 @@ def _read_tastes(text: str, reading: Reading, vocab: ShopVocabulary) -> None:
             noun = noun.strip(" '")
             if not noun or _NOT_NOUNS.match(noun.lower()) or len(noun) < 2:
                 continue
+            if _NOT_TASTE.search(noun):
+                continue  # "like to know how many customers": not a product
             if vocab.find(noun, kinds=("category", "brand", "segment", "goal", "channel", "city")):
                 continue
             reading.set("taste_query", noun, match.group(0))
@@ -556,7 +571,7 @@ _QUERY_DROP = re.compile(
     r"\b(?:products?|items?|in stock|please|pls|for me|do we have|we have|to feature|any|some|"
     r"max|under|below|over|above|less than|more than|between|and|cheaper than|up to|dollars?|"
     r"bucks|usd)\b|[$¥￥?？!！。,，]|以内|以下|以上|之间|有哪些|有吗|吗|的|一些|块|元|美元|到|"
-    r"商品|产品|里|推荐|搜一下",
+    r"商品|产品|里|推荐|搜一下|一下|价格在|价位在|左右|吧",
     re.I,
 )
 
@@ -576,7 +591,9 @@ def _read_product_query(
     query = re.sub(r"\s+", " ", query).strip(" -")
     if re.fullmatch(r"(?:[a-z]+ )?(?:that|which|who)?", query.lower()):
         query = ""
-    if re.search(r"[A-Za-z]{3,}|[\u4e00-\u9fff]{2,}", query):
+    if reading.product_ids and not reading.customer_ids:
+        reading.set("product_query", " ".join(reading.product_ids), reading.product_ids[0])
+    elif re.search(r"[A-Za-z]{3,}|[\u4e00-\u9fff]{2,}", query):
         reading.set("product_query", query, query)
 
 
