@@ -25,9 +25,10 @@ from agent.evals.understanding import (
 from agent.loop.runner import AgentResult, Clarification, ToolCallRecord
 from tools.errors import DataValidationError
 
-#: Right tools and key arguments on the reporting part, as measured (minus a small margin).
-MIN_ARGS_ACCURACY = 0.90
-MIN_LANGUAGE_ACCURACY = 0.87
+#: Right tools and key arguments on the reporting part: measured 96.6% (English 97.0%, Chinese
+#: 96.2%); the floors leave a small margin.
+MIN_ARGS_ACCURACY = 0.94
+MIN_LANGUAGE_ACCURACY = 0.93
 
 
 def _result(calls: list[tuple[str, dict[str, Any]]], **extra: Any) -> AgentResult:
