@@ -347,7 +347,11 @@ def reading_line(reading: Reading) -> str:
     if reading.segments:
         add("segments", "r_segments", value=", ".join(reading.segments))
     if reading.categories:
-        add("categories", "r_categories", value=", ".join(reading.categories))
+        shown = ", ".join(c.replace("_", " ") for c in reading.categories)
+        customers = reading.names_customers() or {"find", "draft", "plan", "audit"} & set(
+            reading.intents
+        )
+        add("categories", "r_categories" if customers else "r_category", value=shown)
     for field, key in (
         ("min_days_since_purchase", "r_min_days"),
         ("max_days_since_purchase", "r_max_days"),

@@ -129,6 +129,10 @@ class Reading(BaseModel):
                 out["language" if name == "audience_language" else name] = value
         return out
 
+    def points_back_words(self) -> bool:
+        """True when the request's words point at an earlier result ("them", "这些")."""
+        return _points_back(self.text.lower()) is not None
+
     def names_customers(self) -> bool:
         """True when the request describes customers (more than a product category)."""
         audience = {
@@ -198,7 +202,8 @@ INTENT_PATTERNS: list[tuple[str, str]] = [
     ("recommend", r"recommend|suggest|what (?:should|to|could|would) (?:we )?(?:offer|sell)|"
                   r"\bpicks?\b|\brecs\b|ideas for|product ideas|cross[- ]sell|upsell|next best|"
                   r"interested in\??$|might like|would .{0,10}buy|buy next|fits? .{0,20}best|"
-                  r"推荐|建议|喜欢什么|会喜欢|适合买|卖给|挑|选.{0,3}[本件款样个]|下一步"),
+                  r"推荐|建议|喜欢什么|会喜欢|适合买|适合什么|什么商品|哪些商品|卖给|挑|选.{0,3}[本件款样个]|"
+                  r"下一步"),
     ("search", r"\bsearch|look(?:ing)? for|\bfind\b|show me|do we (?:sell|have|"
                r"carry)|got any|anything for|what .{2,30} do we have|\bproducts?\b|\bitems?\b|"
                r"\bin stock\b|搜|查找|找(?!出)|有没有|有什么|有哪些|商品|产品|款"),
@@ -357,6 +362,12 @@ def _intents(low: str, reading: Reading) -> list[str]:
             found.remove("search")
         elif not ids:
             found.remove("recommend")
+    product_noun = re.search(r"\bproducts?\b|\bitems?\b|\bgifts?\b|商品|产品|东西|礼物", low)
+    customer_noun = re.search(r"customers?|shoppers|buyers|people|客户|顾客|用户", low)
+    described = reading.categories or reading.brands or re.search(r"gifts?|礼物|礼品", low)
+    if "recommend" in found and not ids and product_noun and not customer_noun and described:
+        if not reading.segments and not reading.points_back_words():
+            found = ["search" if f == "recommend" else f for f in found if f != "find"]
     if "find" in found and "search" in found:
         if reading.segments or re.search(r"customer|shopper|buyer|客户|顾客|who\b|谁", low):
             found.remove("search")
@@ -564,7 +575,7 @@ _QUERY_LEADS = re.compile(
     r"^(?:(?:please|pls|can you|could you|i need|we need|i want|show me|find me|find|"
     r"search(?: for)?|"
     r"look(?:ing)? for|do we (?:sell|have|carry)|got|any|anything for|what|list|get me|"
-    r"帮我|请|搜一下|搜索|搜|查找|找一些|找一下|找找|找|有没有|有什么|看看)\s*)+",
+    r"帮我|请|搜一下|搜索|搜|查找|找一些|找一下|找找|找|有没有|有什么|我想看看|想看看|我想找|看看)\s*)+",
     re.I,
 )
 _QUERY_DROP = re.compile(
