@@ -72,6 +72,7 @@ def apply_context(reading: Reading, memory: Memory) -> Reading:
     elliptic = reading.points_back == "elliptic" or not reading.intents
     narrow = _says(reading.text, "narrow")
     pointing = reading.points_back in ("plural", "singular") or narrow
+    pointing = pointing or "ordinal" in reading.sources
     if not (elliptic or pointing):
         return reading
     if not reading.intents:
@@ -82,7 +83,12 @@ def apply_context(reading: Reading, memory: Memory) -> Reading:
     if "plan" in reading.intents and memory.plan is not None:
         _carry_plan(reading, memory.plan)
     elif memory.last == "customers" and wants_customers and not own_subject:
-        if reading.points_back == "singular" and len(memory.customers) > 1:
+        ordinal = int(reading.sources.get("ordinal", "0"))
+        if ordinal and len(memory.customers) >= abs(ordinal):
+            chosen = memory.customers[ordinal - 1 if ordinal > 0 else -1]
+            reading.customer_ids = [chosen]
+            _carry(reading, "customer_ids", [chosen], "the earlier customer named by its position")
+        elif reading.points_back == "singular" and len(memory.customers) > 1:
             reading.sources["ambiguous_customers"] = ", ".join(memory.customers)
         else:
             reading.customer_ids = list(memory.customers)

@@ -198,7 +198,7 @@ INTENT_PATTERNS: list[tuple[str, str]] = [
               r"^\s*(?:ok(?:ay)?,? |now |then |pls |please )?(?:e-?mail|text|sms|push)\b|"
               r"\b(?:an?|the) (?:sms|e-?mail|text|push|push notification|message|note)s? "
               r"(?:for|to)\b|起草|撰写|写|文案|拟|"
-              r"发.{0,8}(?:短信|邮件|推送|消息)|消息"),
+              r"发.{0,8}(?:短信|邮件|推送|消息)|(?:用|通过)(?:邮件|短信|推送).{0,4}发|发给|消息"),
     ("recommend", r"recommend|suggest|what (?:should|to|could|would) (?:we )?(?:offer|sell)|"
                   r"\bpicks?\b|\brecs\b|ideas for|product ideas|cross[- ]sell|upsell|next best|"
                   r"interested in\??$|might like|would .{0,10}buy|buy next|fits? .{0,20}best|"
@@ -248,6 +248,11 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
         explicit = re.search(_EXPLICIT_LOOKUP, low)
         if not ({"match"} & set(reading.intents) or re.search(_CONSENT_QUESTION, low) or explicit):
             reading.intents = [i for i in reading.intents if i != "lookup"] + ["draft"]
+    ordinal = _ORDINAL.search(low)
+    if ordinal:  # "the second one", "第二位": one of the earlier customers, not a count
+        word = next(g for g in ordinal.groups() if g)
+        reading.sources["ordinal"] = str(_ORDINALS.get(word, -1))
+        id_spans.append(ordinal.span())
     quantities = [q for q in find_quantities(fixed) if not any(_inside(q, s) for s in id_spans)]
     _read_quantities(low, quantities, reading)
     _read_channels(low, reading)
@@ -281,6 +286,16 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
         reading.decline, reading.decline_reason = "out_of_scope", "small_talk"
     reading.points_back = _points_back(low)
     return reading
+
+
+_ORDINALS = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "fifth": 5,
+    "last": -1, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "最后": -1,
+}  # fmt: skip
+_ORDINAL = re.compile(
+    r"\bthe (first|1st|second|2nd|third|3rd|fourth|fifth|last) (?:one|customer|guy|person)\b|"
+    r"第(一|二|三|四|五)(?:个|位|名)|(最后)(?:一)?(?:个|位|名)"
+)
 
 
 def _inside(q: Quantity, span: tuple[int, int]) -> bool:

@@ -303,3 +303,20 @@ def test_a_condition_no_tool_can_apply_is_named_in_the_answer(
     assert result.tool_calls, result.answer
     assert named in result.answer
     assert "without that condition" in result.answer
+
+
+def test_an_earlier_customer_named_by_position(runner: AgentRunner) -> None:
+    runner.run("tell me about C00020 and C00021", session="ordinal")
+    result = runner.run("recommend for the second one", session="ordinal")
+    assert names(result) == ["recommend_products"]
+    assert result.tool_calls[0].args["customer_id"] == "C00021"
+
+
+def test_a_chinese_follow_up_sends_the_earlier_picks_by_email(runner: AgentRunner) -> None:
+    runner.run("给C00108推荐3件商品", session="zh-follow")
+    result = runner.run("用邮件把这些发给他", session="zh-follow")
+    assert names(result) == ["draft_message"]  # the earlier picks, not new ones
+    args = result.tool_calls[0].args
+    assert args["customer_id"] == "C00108" and args["channel"] == "email"
+    assert result.answer.startswith("我的理解：起草消息")
+    assert "沿用了本次对话之前的内容" in result.answer
