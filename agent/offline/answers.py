@@ -7,55 +7,16 @@ nothing here computes a new fact.
 
 from __future__ import annotations
 
-import tomllib
-from functools import cache
-from string import Template
 from typing import TYPE_CHECKING, Any
 
-from agent.settings import PROMPTS_DIR
+from agent.offline.phrases import capabilities, phrases, say, stage_note
+from agent.offline.saying import clarification, clarify_text, reading_line, reading_notes
 
 if TYPE_CHECKING:
-    from agent.offline.reading import Reading
     from agent.offline.routing import Route
     from agent.offline.turns import Turn
 
-PHRASES_FILE = PROMPTS_DIR / "offline_answers.toml"
-
-
-class _Phrase(Template):
-    """Only ``${name}`` is a placeholder; a bare ``$`` (as in "$5,000") is text."""
-
-    pattern = r"""
-    \$(?:
-      (?P<escaped>\$)(?=\{)              |
-      \{(?P<braced>[_a-z][_a-z0-9]*)\}   |
-      (?P<named>(?!))                    |
-      (?P<invalid>\{)
-    )
-    """  # type: ignore[assignment]
-
-
-@cache
-def _phrases() -> dict[str, dict[str, str]]:
-    with PHRASES_FILE.open("rb") as fh:
-        data: dict[str, dict[str, str]] = tomllib.load(fh)
-    return data
-
-
-def say(lang: str, key: str, **values: object) -> str:
-    """Render one phrase strictly (a missing variable raises ``KeyError``)."""
-    table = _phrases()["zh" if lang == "zh" else "en"]
-    return _Phrase(table[key]).substitute({k: str(v) for k, v in values.items()})
-
-
-def capabilities(lang: str) -> str:
-    """What the offline model can do, with example requests."""
-    return say(lang, "capabilities")
-
-
-def stage_note(stage: str, route: Route, n: int) -> str:
-    """The visible line shown while a stage runs."""
-    return say(route.language, f"stage_{stage}", n=n)
+__all__ = ["capabilities", "clarification", "compose", "explain", "say", "stage_note"]
 
 
 def _money(value: Any) -> str:
@@ -270,10 +231,10 @@ def _body(route: Route, turn: Turn, earlier: list[Turn]) -> str:
     reading = route.reading
     if reading.decline:
         reason = reading.decline_reason or reading.decline
-        key = f"decline_{reason}" if f"decline_{reason}" in _phrases()["en"] else "decline_other"
+        key = f"decline_{reason}" if f"decline_{reason}" in phrases()["en"] else "decline_other"
         return say(lang, key) + "\n\n" + capabilities(lang)
     if route.clarify is not None:
-        return _clarify_text(route)
+        return clarify_text(route)
     if "explain" in route.stages:
         return explain(route, earlier)
     sections: list[str] = []
@@ -312,145 +273,6 @@ def _section(lang: str, call: dict[str, Any], result: Any) -> str:
     if name == "audit_fairness":
         return _audit(lang, result)
     return _generic(lang, result)
-
-
-# -- the reading, said back -------------------------------------------------------------------
-
-_INTENT_ORDER = ("lookup", "find", "search", "recommend", "plan", "draft", "match", "audit",
-                 "explain")  # fmt: skip
-
-
-def _amount(value: float) -> str:
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
-
-
-def reading_line(reading: Reading) -> str:
-    """The reading said back ("I read this as: ..."), each part with its source words."""
-    lang = reading.language
-    if reading.decline:
-        return say(lang, "reading_head", parts=say(lang, f"reading_decline_{reading.decline}"))
-    parts: list[str] = []
-    intents = [i for i in _INTENT_ORDER if i in reading.intents]
-    if intents:
-        parts.append(" + ".join(say(lang, f"intent_{i}") for i in intents))
-    src = reading.sources
-
-    def add(field: str, key: str, **values: object) -> None:
-        text = say(lang, key, **values)
-        words = src.get(field, "")
-        if words and words.lower() not in text.lower():
-            text += say(lang, "reading_words", words=words)
-        parts.append(text)
-
-    if reading.customer_ids:
-        add("customer_ids", "r_customers", value=", ".join(reading.customer_ids))
-    if reading.segments:
-        add("segments", "r_segments", value=", ".join(reading.segments))
-    if reading.categories:
-        shown = ", ".join(c.replace("_", " ") for c in reading.categories)
-        customers = reading.names_customers() or {"find", "draft", "plan", "audit"} & set(
-            reading.intents
-        )
-        add("categories", "r_categories" if customers else "r_category", value=shown)
-    for field, key in (
-        ("min_days_since_purchase", "r_min_days"),
-        ("max_days_since_purchase", "r_max_days"),
-        ("min_spend", "r_min_spend"),
-        ("max_spend", "r_max_spend"),
-    ):
-        value = getattr(reading, field)
-        if value is not None:
-            add(field, key, value=_amount(float(value)))
-    for field, key in (("min_churn_risk", "r_min_churn"), ("max_churn_risk", "r_max_churn")):
-        value = getattr(reading, field)
-        if value is not None:
-            add(field, key, value=f"{float(value):.0%}")
-    if reading.consent_channel:
-        add("consent_channel", "r_consent", value=reading.consent_channel)
-    if reading.audience_language:
-        add("audience_language", "r_language", value=reading.audience_language)
-    if reading.city:
-        add("city", "r_city", value=reading.city)
-    if reading.value_tier:
-        add("value_tier", "r_value_tier", value=reading.value_tier)
-    if reading.product_query and "search" in reading.intents:
-        add("product_query", "r_query", value=reading.product_query)
-    if reading.brands:
-        add("brands", "r_brands", value=", ".join(reading.brands))
-    if reading.product_ids:
-        add("product_ids", "r_products", value=", ".join(reading.product_ids))
-    if reading.min_price is not None:
-        add("min_price", "r_min_price", value=_amount(reading.min_price))
-    if reading.max_price is not None:
-        add("max_price", "r_max_price", value=_amount(reading.max_price))
-    if reading.budget is not None:
-        add("budget", "r_budget", value=_amount(reading.budget))
-    if reading.channels and ("plan" in reading.intents or "draft" in reading.intents):
-        add("channels", "r_channels", value=", ".join(reading.channels))
-    if reading.goal:
-        add("goal", "r_goal", value=reading.goal)
-    if reading.discount_pct is not None:
-        add("discount_pct", "r_discount", value=f"{reading.discount_pct:g}")
-    if reading.offer_code:
-        add("offer_code", "r_code", value=reading.offer_code)
-    if reading.top_n is not None:
-        add("top_n", "r_top_n", value=reading.top_n)
-    if reading.product_count is not None:
-        add("product_count", "r_count", value=reading.product_count)
-    if reading.taste_query and not reading.categories:
-        add("taste_query", "r_taste", value=reading.taste_query)
-    if reading.when:
-        add("when", "r_when", value=reading.when)
-    if not parts:
-        parts.append(say(lang, "r_nothing"))
-    return say(lang, "reading_head", parts="; ".join(parts))
-
-
-def reading_notes(reading: Reading) -> str:
-    """What came from earlier turns, what was corrected, and what could not be applied."""
-    lang = reading.language
-    lines: list[str] = []
-    if reading.carried:
-        fields = ", ".join(dict.fromkeys(c.field.replace("_", " ") for c in reading.carried))
-        lines.append(say(lang, "r_carried", fields=fields, why=reading.carried[0].why))
-    typos = [f"{k.removeprefix('typo:')} -> {v}" for k, v in reading.sources.items()
-             if k.startswith("typo:")]  # fmt: skip
-    if typos:
-        lines.append(say(lang, "r_typos", typos=", ".join(typos)))
-    for item in reading.unsupported:
-        kind, _, what = item.partition(":")
-        if kind == "exclude":
-            lines.append(say(lang, "r_unsupported_exclude", what=what))
-        elif kind == "protected":
-            lines.append(say(lang, "r_unsupported_protected", what=what))
-        else:
-            lines.append(say(lang, "r_unsupported", what=item))
-    return "\n".join(lines)
-
-
-def clarification(route: Route) -> dict[str, Any] | None:
-    """The ``clarification`` payload of a final message (None when the model did not ask)."""
-    if route.clarify is None:
-        return None
-    return {
-        "question": _question(route),
-        "options": [
-            {"label": label, "request": request} for label, request in route.clarify.options
-        ],
-    }
-
-
-def _question(route: Route) -> str:
-    assert route.clarify is not None
-    return say(route.language, f"ask_{route.clarify.reason}", **route.clarify.values)
-
-
-def _clarify_text(route: Route) -> str:
-    assert route.clarify is not None
-    lines = [_question(route)]
-    for label, request in route.clarify.options:
-        lines.append(say(route.language, "ask_option", label=label, request=request))
-    return "\n".join(lines)
 
 
 def _audit(lang: str, audit: Any) -> str:
