@@ -15,8 +15,9 @@ INTENT_PATTERNS: list[tuple[str, str]] = [
                 r"what makes (?:these|those|them|this|that|it)|how (?:did|were|was|do|does) "
                 r"(?:you|they|these|those|it|this|that)\b.{0,24}(?:pick|chose|choose|rank|select|"
                 r"calculat|decid|get|come|work|split)|为什么|为何|原因|解释|为啥|理由|凭什么|依据|"
-                r"怎么(?:选|算|来|得|排)|是怎么"),
-    ("audit", r"\bfair(?:ness|ly)?\b|\bbias(?:ed)?\b|discriminat|four[- ]fifths|"
+                r"怎么(?:选|算|来|得|排)|是怎么|what'?s behind|behind (?:these|this|that|those)"),
+    ("audit", r"\bfair(?:ness|ly)?\b|\bbias(?:ed)?\b|discriminat|four[- ]fifths|disparate|"
+              r"\bequally\b|equal treatment|\bequity\b|"
               r"公平|偏见|偏差|歧视"),
     ("plan", r"\bplan\b|budget|optimi[sz]e|allocat|\bsplit\b|to spend|spend (?:of|some|money)|"
              r"best way to (?:use|spend)|smartest way|预算|投放|分配|营销计划|活动计划|计划|"
@@ -27,7 +28,8 @@ INTENT_PATTERNS: list[tuple[str, str]] = [
               r"campaign (?:running|should)|match(?:ing)? campaigns?|"
               r"适合.{0,6}活动|哪些活动|什么活动|哪个.{0,6}活动|匹配.{0,4}活动|参加.{0,8}(?:活动|促销)|"
               r"符合.{0,8}活动"),
-    ("draft", r"\bdraft|\bwrite\b|\bcompose|\bmessage\b|\bcopy\b|\bemails for\b|"
+    ("draft", r"\bdraft|\bwrite\b|\bcompose|\bmessage\b|\bcopy\b|\bemails for\b|\breach out\b|"
+              r"\bping\b|\bshoot\b|\bcontact (?:them|him|her|c ?\d|customers?|the)\b|"
               r"^\s*(?:ok(?:ay)?,? |now |then |pls |please )?(?:e-?mail|text|sms|push)\b|"
               r"\b(?:an?|the) (?:sms|e-?mail|text|push|push notification|message|note)s? "
               r"(?:for|to)\b|起草|撰写|写|文案|拟|"
@@ -39,7 +41,8 @@ INTENT_PATTERNS: list[tuple[str, str]] = [
                   r"下一步"),
     ("search", r"\bsearch|look(?:ing)? for|\bfind\b|show me|do we (?:sell|have|"
                r"carry)|got any|anything for|what .{2,30} do we have|\bproducts?\b|\bitems?\b|"
-               r"\bin stock\b|搜|查找|找(?!出)|有没有|有什么|有哪些|商品|产品|款"),
+               r"\bin stock\b|do you (?:have|sell|carry)|"
+               r"搜|查找|找(?!出)|有没有|有什么|有哪些|商品|产品|款"),
     ("find", r"how many|\bwho\b|\bwhich customers|\bcustomers?\b|\bcusts\b|shoppers|buyers|"
              r"\bpeople\b|\bfolks\b|\bppl\b|audience|segment|\blist\b|\bcount\b|owners|fans|"
              r"有多少|客户|顾客|用户|人群|谁|多少|哪些人|爱好者"),
@@ -55,7 +58,9 @@ EXPLICIT_LOOKUP = (
 )
 
 
-EXPLICIT_SEARCH = r"\bsearch|搜|look for|find products|查找商品"
+EXPLICIT_SEARCH = (
+    r"\bsearch|搜|look(?:ing)? for|find products|查找商品|do (?:you|we) (?:have|sell|carry)"
+)
 
 
 CONSENT_QUESTION = (
@@ -81,8 +86,10 @@ def intents(low: str, reading: Reading) -> list[str]:
         found = [f for f in found if f not in ("plan", "search", "recommend", "find")]
     if "draft" in found and "search" in found and not re.search(EXPLICIT_SEARCH, low):
         found.remove("search")
-    if ids and "match" not in found and re.search(r"\bcampaigns?\b|\bpromos?\b|活动|促销", low):
-        if "plan" not in found:
+    offers = r"\bcampaigns?\b|\bpromos?\b|\bpromotions?\b|\boffers?\b|\bdeals?\b|活动|促销|优惠"
+    if ids and "match" not in found and re.search(offers, low):
+        if not {"plan", "draft", "recommend"} & set(found):
+            found = [f for f in found if f != "lookup" or re.search(EXPLICIT_LOOKUP, low)]
             found.append("match")
     if "recommend" in found and "search" in found:
         if not re.search(EXPLICIT_SEARCH, low):

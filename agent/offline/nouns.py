@@ -60,7 +60,8 @@ def read_tastes(text: str, reading: Reading, vocab: ShopVocabulary) -> None:
 
 
 _QUERY_LEADS = re.compile(
-    r"^(?:(?:please|pls|can you|could you|i need|we need|i want|show me|find me|find|"
+    r"^(?:(?:please|pls|can you|could you|i need|we need|i want|i'?m|i am|we'?re|show me|"
+    r"find me|find|"
     r"search(?: for)?|"
     r"look(?:ing)? for|do we (?:sell|have|carry)|got|any|anything for|what|list|get me|"
     r"帮我|请|搜一下|搜索|搜|查找|找一些|找一下|找找|找|有没有|有什么|我想看看|想看看|我想找|看看)\s*)+",
@@ -124,6 +125,11 @@ _NEGATION = re.compile(
 )
 
 
+_ORDER_COUNT = re.compile(
+    r"\bone[- ]time\b|\bfrequent\b|\b(?:number|count) of orders\b|\bordered (?:more|less) than\b|"
+    r"\btimes\b|复购|购买次数|下单次数|买过[一二两三四五六七八九十\d]+次|[\d一二两三四五六七八九十]+次以上",
+    re.I,
+)
 _PROTECTED = re.compile(
     r"\b(?:women|men|female|male|ladies|guys|aged?|years? old|seniors|teens|millennials|gen z)\b|"
     r"女性|男性|女士|男士|岁|年龄|年轻人|老年",
@@ -138,6 +144,9 @@ def read_unsupported(low: str, reading: Reading) -> None:
         if {"search", "recommend"} & set(reading.intents) or not reading.intents:
             reading.unsupported.append(f"exclude:{what}")
     if reading.has_audience() or {"find", "audit", "plan"} & set(reading.intents):
+        orders = _ORDER_COUNT.search(low)
+        if orders:
+            reading.unsupported.append(f"orders:{orders.group(0)}")
         for match in _PROTECTED.finditer(low):
             covered = any(
                 match.group(0) in reading.sources.get(f, "").lower()

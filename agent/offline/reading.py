@@ -80,6 +80,12 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
     read_quantities(low, quantities, reading)
     _read_channels(low, reading)
     read_tastes(fixed, reading, vocab)
+    audience_ask = {"find", "draft", "plan", "audit"} & set(reading.intents)
+    if reading.brands and audience_ask and not (reading.customer_ids or reading.categories):
+        # No segment filter takes a brand: its customers are those who like its categories.
+        cats = [c for b in reading.brands for c in vocab.brand_categories.get(b, [])]
+        words = f"{', '.join(reading.brands)} -> {', '.join(dict.fromkeys(cats))} (brand)"
+        reading.set("categories", list(dict.fromkeys(cats)), words)
     if reading.product_ids and not reading.customer_ids and not reading.intents:
         reading.intents = ["search"]  # "products similar to P00042"
     if {"search", "recommend"} & set(reading.intents) or not (

@@ -43,7 +43,9 @@ def _max_edits(word: str) -> int:
 
 def closest(word: str, choices: list[str]) -> str | None:
     """The choice within a typo's reach of ``word`` (optimal string alignment), if any."""
-    best = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=_max_edits(word))
+    # A typo rarely changes the first letter: "looking" is not "cooking".
+    same_start = [c for c in choices if c[:1] == word[:1]]
+    best = process.extractOne(word, same_start, scorer=OSA.distance, score_cutoff=_max_edits(word))
     return None if best is None else str(best[0])
 
 
@@ -88,6 +90,8 @@ class ShopVocabulary:
     catalog_bigrams: set[str] = field(default_factory=set)
     #: English words of product titles and tags (what a product request names).
     title_words: set[str] = field(default_factory=set)
+    #: The categories each brand sells in ("customers who buy Trailforge" -> outdoor gear).
+    brand_categories: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._automaton: Any = ahocorasick.Automaton()
@@ -176,6 +180,11 @@ class ShopVocabulary:
             customer_id_digits=max(digits, 1),
             catalog_bigrams=_catalog_bigrams(products),
             title_words=_catalog_words(products, ("title", "tags")),
+            brand_categories={
+                str(b): sorted({str(c) for c in g["category"].dropna()})
+                for b, g in products.groupby("brand")
+                if str(b)
+            },
             categories=categories,
             category_labels=labels,
             brands=brands,
