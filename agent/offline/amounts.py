@@ -31,13 +31,18 @@ _BUDGET = (
 )
 
 
+_OFFER = r"off\b|discount|coupon|折扣|优惠|折"
+_CONTACTED = r"contacted|messaged|emailed|texted|reached|mailed|联系过|发过|触达过|打扰"
 _CHURN = r"churn|流失|likely to leave|probability|概率|风险"
 
 
 _OVER = r"over|above|more than|at least|greater|>|超过|高于|以上|大于|至少|起"
 
 
-_UNDER = r"under|below|less than|at most|fewer|<|低于|以下|不到|少于|以内|不超过"
+_UNDER = (
+    r"under|below|less than|at most|no more than|not more than|up to|fewer|<|低于|以下|不到|少于|"
+    r"以内|不超过|最多|至多"
+)
 
 
 _NOT_BOUGHT = (
@@ -50,9 +55,10 @@ _BOUGHT_RECENTLY = r"in the (?:last|past)|within|past|recent|last|最近|以内|
 
 
 def _direction(before: str, after: str) -> Literal["min", "max"] | None:
-    if re.search(rf"(?:{_UNDER})\s*[$¥￥]?\s*$", before) or re.match(rf"\s*(?:{_UNDER})", after):
+    gap = r"\s*(?:占|of)?\s*[$¥￥]?\s*$"  # "最多占30%", "at most $50"
+    if re.search(rf"(?:{_UNDER}){gap}", before) or re.match(rf"\s*(?:{_UNDER})", after):
         return "max"
-    if re.search(rf"(?:{_OVER})\s*[$¥￥]?\s*$", before) or re.match(rf"\s*(?:{_OVER})", after):
+    if re.search(rf"(?:{_OVER}){gap}", before) or re.match(rf"\s*(?:{_OVER})", after):
         return "min"
     return None
 
@@ -70,7 +76,12 @@ def read_quantities(low: str, quantities: list[Quantity], reading: Reading) -> N
         if q.kind == "duration":
             days = int(round(q.value))
             context = low[max(0, q.start - 40) : q.end + 14]
-            if re.search(_NOT_BOUGHT, context):
+            if re.search(_CONTACTED, context):
+                if "plan" in reading.intents:
+                    reading.set("frequency_cap_days", days, q.text)
+                else:
+                    reading.unsupported.append(q.text)
+            elif re.search(_NOT_BOUGHT, context):
                 reading.set("min_days_since_purchase", days, q.text)
             elif re.search(_BOUGHT_RECENTLY, context):
                 reading.set("max_days_since_purchase", days, q.text)
@@ -85,11 +96,11 @@ def read_quantities(low: str, quantities: list[Quantity], reading: Reading) -> N
             if re.search(_CHURN, low[max(0, q.start - 40) : q.end + 10]):
                 name = "max_churn_risk" if direction == "max" else "min_churn_risk"
                 reading.set(name, round(value, 4), q.text)
-            elif (
-                re.search(r"off|discount|折扣|优惠", near)
-                or "plan" in reading.intents
-                or "draft" in reading.intents
-            ):
+            elif "plan" in reading.intents and direction and not re.search(_OFFER, near):
+                # "no more than 30% to champions": a share of the budget for a segment.
+                name = "max_share" if direction == "max" else "min_share"
+                reading.set(name, round(value, 4), q.text)
+            elif re.search(_OFFER, near) or "draft" in reading.intents:
                 reading.set("discount_pct", q.value, q.text)
             else:
                 reading.unsupported.append(q.text)

@@ -275,8 +275,16 @@ class OfflineChatModel(BaseChatModel):
         if r.channels:
             args["channels"] = [{"channel": c} for c in r.channels]
         audience = {k: v for k, v in r.audience().items() if k != "consent_channel"}
+        shares = r.min_share is not None or r.max_share is not None
+        if shares and len(r.segments) == 1:
+            # "no more than 30% to champions" shares the budget; it does not pick the audience.
+            key = "max_segment_share" if r.max_share is not None else "min_segment_share"
+            args[key] = {r.segments[0]: r.max_share if r.max_share is not None else r.min_share}
+            audience.pop("segments", None)
         if audience:
             args["audience"] = audience
+        if r.frequency_cap_days is not None:
+            args["frequency_cap_days"] = r.frequency_cap_days
         low = r.text.lower()
         if re.search(r"conversion|转化", low):
             args["goal"] = "conversions"

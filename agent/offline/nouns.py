@@ -137,12 +137,16 @@ _PROTECTED = re.compile(
 )
 
 
-def read_unsupported(low: str, reading: Reading) -> None:
+def read_unsupported(low: str, reading: Reading, vocab: ShopVocabulary | None = None) -> None:
     """Conditions the tools cannot apply yet are named, never dropped in silence."""
     for match in _NEGATION.finditer(low):
         what = match.group("what") or match.group("zh")
         if {"search", "recommend"} & set(reading.intents) or not reading.intents:
             reading.unsupported.append(f"exclude:{what}")
+            if vocab is not None:  # "but not kitchen" must not become the kitchen filter
+                negated = {m.value for m in vocab.find(what, kinds=("category", "brand"))}
+                reading.categories = [c for c in reading.categories if c not in negated]
+                reading.brands = [b for b in reading.brands if b not in negated]
     if reading.has_audience() or {"find", "audit", "plan"} & set(reading.intents):
         orders = _ORDER_COUNT.search(low)
         if orders:

@@ -106,7 +106,7 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
     when = re.search(_WHEN, low)
     if when:
         reading.set("when", when.group(0), when.group(0))
-    read_unsupported(low, reading)
+    read_unsupported(low, reading, vocab)
     subject = reading.customer_ids or reading.has_audience()
     if any(p.search(low) for p in request_words()["out_of_scope"]["topics"]) and not subject:
         reading.decline, reading.decline_reason = "out_of_scope", "topics"

@@ -72,6 +72,9 @@ class Reading(BaseModel):
     channels: list[str] = Field(default_factory=list)
     goal: str | None = None
     discount_pct: float | None = None
+    min_share: float | None = None
+    max_share: float | None = None
+    frequency_cap_days: int | None = None
     offer_code: str | None = None
     top_n: int | None = None
     product_count: int | None = None

@@ -89,6 +89,12 @@ def reading_line(reading: Reading) -> str:
         add("channels", "r_channels", value=", ".join(reading.channels))
     if reading.goal:
         add("goal", "r_goal", value=reading.goal)
+    for field, key in (("min_share", "r_min_share"), ("max_share", "r_max_share")):
+        value = getattr(reading, field)
+        if value is not None:
+            add(field, key, value=f"{float(value):.0%}")
+    if reading.frequency_cap_days is not None:
+        add("frequency_cap_days", "r_cap", value=reading.frequency_cap_days)
     if reading.discount_pct is not None:
         add("discount_pct", "r_discount", value=f"{reading.discount_pct:g}")
     if reading.offer_code:

@@ -273,6 +273,10 @@ def test_a_noun_the_catalog_does_not_know_is_asked_about(runner: AgentRunner) ->
          "conversions"),
         ("plan 2.5k for loyal customers with 15% off", "optimize_campaign",
          "offers.0.discount_pct", 15),
+        ("plan 5k, no more than 30% to champions", "optimize_campaign",
+         "max_segment_share.champions", 0.3),
+        ("plan 10k, skip anyone contacted in the last 14 days", "optimize_campaign",
+         "frequency_cap_days", 14),
         ("draft an sms for C00003 to win them back", "draft_message", "goal", "win-back"),
         ("draft an email for C00003 with 20% off", "draft_message", "offer.discount_pct", 20),
     ],
@@ -303,6 +307,12 @@ def test_a_condition_no_tool_can_apply_is_named_in_the_answer(
     assert result.tool_calls, result.answer
     assert named in result.answer
     assert "without that condition" in result.answer
+
+
+def test_a_negated_category_is_never_used_as_the_filter(runner: AgentRunner) -> None:
+    result = runner.run("recommend products for C00042 but not kitchen")
+    assert "category" not in result.tool_calls[0].args
+    assert 'exclude "kitchen"' in result.answer
 
 
 def test_an_earlier_customer_named_by_position(runner: AgentRunner) -> None:
