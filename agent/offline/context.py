@@ -36,8 +36,11 @@ class Memory:
 
     @property
     def previous(self) -> Reading | None:
-        """The reading of the turn just before."""
-        return self.readings[-1] if self.readings else None
+        """The reading of the latest turn that asked for something (explanations skipped)."""
+        for reading in reversed(self.readings):
+            if reading.intents != ["explain"]:
+                return reading
+        return None
 
 
 def remember(memory: Memory, reading: Reading, turn: Turn) -> Memory:
@@ -69,6 +72,8 @@ def apply_context(reading: Reading, memory: Memory) -> Reading:
     previous = memory.previous
     if reading.decline or previous is None or reading.customer_ids:
         return reading
+    if reading.intents == ["explain"]:
+        return reading  # an explanation reads the earlier results themselves
     elliptic = reading.points_back == "elliptic" or not reading.intents
     narrow = _says(reading.text, "narrow")
     pointing = reading.points_back in ("plural", "singular") or narrow
@@ -77,7 +82,7 @@ def apply_context(reading: Reading, memory: Memory) -> Reading:
         return reading
     if not reading.intents:
         reading.intents = [i for i in previous.intents if i != "explain"]
-        _carry(reading, "intents", list(reading.intents), "a follow-up of the previous request")
+        _carry(reading, "intents", list(reading.intents), "follow_up")
     wants_customers = bool(set(reading.intents) & set(_CUSTOMER_INTENTS))
     own_subject = reading.has_audience()
     if "plan" in reading.intents and memory.plan is not None:
@@ -87,7 +92,7 @@ def apply_context(reading: Reading, memory: Memory) -> Reading:
         if ordinal and len(memory.customers) >= abs(ordinal):
             chosen = memory.customers[ordinal - 1 if ordinal > 0 else -1]
             reading.customer_ids = [chosen]
-            _carry(reading, "customer_ids", [chosen], "the earlier customer named by its position")
+            _carry(reading, "customer_ids", [chosen], "position")
         elif reading.points_back == "singular" and len(memory.customers) > 1:
             reading.sources["ambiguous_customers"] = ", ".join(memory.customers)
         else:
@@ -97,7 +102,7 @@ def apply_context(reading: Reading, memory: Memory) -> Reading:
                 earlier = [p for c in reading.customer_ids for p in memory.products.get(c, [])]
                 if earlier and not reading.product_ids:
                     reading.product_ids = earlier
-                    _carry(reading, "product_ids", earlier, "the products recommended before")
+                    _carry(reading, "product_ids", earlier, "earlier_products")
     elif memory.audience is not None and (not own_subject or narrow or elliptic):
         _carry_audience(reading, memory.audience)
         if not set(reading.intents) & {"find", "draft", "recommend", "audit", "plan"}:
@@ -113,8 +118,8 @@ def _says(text: str, kind: str) -> bool:
 
 def _why(reading: Reading) -> str:
     if reading.points_back in ("plural", "singular"):
-        return "the request points back at the earlier result"
-    return "a follow-up of the previous request"
+        return "points_back"
+    return "follow_up"
 
 
 def _carry(reading: Reading, name: str, value: Any, why: str) -> None:
@@ -139,11 +144,11 @@ def _carry_plan(reading: Reading, plan: Reading) -> None:
     if reading.channels and plan.channels and _says(reading.text, "adding"):
         added = [c for c in plan.channels if c not in reading.channels]
         reading.channels = [*added, *reading.channels]
-        _carry(reading, "channels", added, "added to the previous plan's channels")
+        _carry(reading, "channels", added, "added_channels")
     for name in _PLAN_FIELDS:
         if getattr(reading, name) in (None, []) and getattr(plan, name) not in (None, []):
             setattr(reading, name, getattr(plan, name))
-            _carry(reading, name, getattr(plan, name), "the previous plan")
+            _carry(reading, name, getattr(plan, name), "previous_plan")
     if not reading.has_audience():
         _carry_audience(reading, plan.audience())
     reading.consent_channel = None if reading.channels else reading.consent_channel

@@ -114,6 +114,9 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
     if small_talk and not (subject or reading.intents or reading.channels or reading.budget):
         reading.decline, reading.decline_reason = "out_of_scope", "small_talk"
     reading.points_back = points_back(low)
+    reading.category_names = {
+        c: vocab.category_label(c, reading.language) for c in vocab.categories
+    }
     return reading
 
 

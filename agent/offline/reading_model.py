@@ -33,7 +33,12 @@ AUDIENCE_FIELDS = (
 
 
 class Carried(BaseModel):
-    """A field taken from an earlier turn, and why."""
+    """A field taken from an earlier turn, and why.
+
+    ``why`` is one of: ``points_back`` (the request points at the earlier result),
+    ``follow_up`` (an elliptic follow-up), ``position`` (an earlier customer named by its
+    position), ``earlier_products``, ``previous_plan``, ``added_channels``.
+    """
 
     field: str
     value: Any
@@ -82,6 +87,8 @@ class Reading(BaseModel):
     points_back: Literal["plural", "singular", "elliptic"] | None = None
     carried: list[Carried] = Field(default_factory=list)
     unsupported: list[str] = Field(default_factory=list)
+    #: Display names of the shop's categories in the request's language, for saying back.
+    category_names: dict[str, str] = Field(default_factory=dict)
     sources: dict[str, str] = Field(default_factory=dict)
 
     def audience(self) -> dict[str, Any]:

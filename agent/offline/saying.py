@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agent.offline.phrases import say
+from agent.offline.phrases import phrases, say
 
 if TYPE_CHECKING:
     from agent.offline.reading import Reading
@@ -47,7 +47,8 @@ def reading_line(reading: Reading) -> str:
     if reading.segments:
         add("segments", "r_segments", value=", ".join(reading.segments))
     if reading.categories:
-        shown = ", ".join(c.replace("_", " ") for c in reading.categories)
+        names = reading.category_names
+        shown = ", ".join(names.get(c) or c.replace("_", " ") for c in reading.categories)
         customers = reading.names_customers() or {"find", "draft", "plan", "audit"} & set(
             reading.intents
         )
@@ -109,7 +110,7 @@ def reading_line(reading: Reading) -> str:
         add("when", "r_when", value=reading.when)
     if not parts:
         parts.append(say(lang, "r_nothing"))
-    return say(lang, "reading_head", parts="; ".join(parts))
+    return say(lang, "reading_head", parts=say(lang, "reading_sep").join(parts))
 
 
 def reading_notes(reading: Reading) -> str:
@@ -117,8 +118,10 @@ def reading_notes(reading: Reading) -> str:
     lang = reading.language
     lines: list[str] = []
     if reading.carried:
-        fields = ", ".join(dict.fromkeys(c.field.replace("_", " ") for c in reading.carried))
-        lines.append(say(lang, "r_carried", fields=fields, why=reading.carried[0].why))
+        table = phrases()["zh" if lang == "zh" else "en"]
+        names = [table.get(f"f_{c.field}", c.field.replace("_", " ")) for c in reading.carried]
+        why = table.get(f"why_{reading.carried[0].why}", reading.carried[0].why)
+        lines.append(say(lang, "r_carried", fields=", ".join(dict.fromkeys(names)), why=why))
     typos = [f"{k.removeprefix('typo:')} -> {v}" for k, v in reading.sources.items()
              if k.startswith("typo:")]  # fmt: skip
     if typos:
