@@ -12,7 +12,7 @@ import re
 from typing import Literal
 
 from agent.offline.reading_model import Reading
-from tools.shop.quantities import Quantity
+from tools.shop.quantities import Quantity, number_text
 
 _SPEND = (
     r"spent|spend(?:ing)?\s*(?:[>≥<]|more|over|at least|less|under|above|below)|lifetime|"
@@ -66,7 +66,8 @@ def _direction(before: str, after: str) -> Literal["min", "max"] | None:
 def read_quantities(low: str, quantities: list[Quantity], reading: Reading) -> None:
     """Fill the reading from the numbers of the request, each by the words around it."""
     products = "search" in reading.intents or "recommend" in reading.intents
-    between = re.search(r"\bbetween\b|之间|\d\s*(?:-|~|to|到|至)\s*[$¥￥]?\s*\d", low)
+    digits = number_text(low).text  # "两百到五百" -> "200到500"
+    between = re.search(r"\bbetween\b|之间|\d\s*(?:-|~|to|到|至)\s*[$¥￥]?\s*\d", digits)
     prices = [q for q in quantities if q.kind in ("money", "number")]
     for q in quantities:
         before = low[max(0, q.start - 30) : q.start]

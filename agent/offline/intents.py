@@ -19,8 +19,9 @@ INTENT_PATTERNS: list[tuple[str, str]] = [
     ("audit", r"\bfair(?:ness|ly)?\b|\bbias(?:ed)?\b|discriminat|four[- ]fifths|disparate|"
               r"\bequally\b|equal treatment|\bequity\b|"
               r"公平|偏见|偏差|歧视"),
-    ("plan", r"\bplan\b|budget|optimi[sz]e|allocat|\bsplit\b|to spend|spend (?:of|some|money)|"
-             r"best way to (?:use|spend)|smartest way|预算|投放|分配|营销计划|活动计划|计划|"
+    ("plan", r"\bplan\b|budget|optimi[sz]e|allocat|\bsplit\b|(?<!used )to spend|"
+             r"spend (?:of|some|money)|best way to (?:use|spend)|smartest way|"
+             r"预算|投放|分配|营销计划|活动计划|计划|"
              r"做个?(?:营销|活动)|短信营销|邮件营销|推送营销"),
     ("match", r"which (?:campaigns?|promos?|promotions?|offers?)|campaigns? (?:fit|match|"
               r"running|should)|campaigns? for (?:c ?\d|customer|him|her|them|this|that)|"

@@ -29,7 +29,8 @@ _TASTE_ZH = re.compile(
 
 
 _NOT_TASTE = re.compile(
-    r"^to\b|\b(?:know|how|many|much|customers?|people|shoppers|who|what|which|see|have|"
+    r"^to\b|^(?:a|an|the) (?:year|month|week|while|day)|\b(?:know|how|many|much|customers?|"
+    r"people|shoppers|who|what|which|see|have|years?|months?|weeks?|days?|while|"
     r"get|them|us|me|you)\b|客户|顾客|什么|多少",
     re.I,
 )

@@ -175,6 +175,8 @@ def _read_terms(text: str, reading: Reading, vocab: ShopVocabulary) -> None:
             reading.set("brands", [*reading.brands, term.value], term.words)
         elif term.kind == "city" and reading.city is None:
             reading.set("city", term.value, term.words)
+        elif term.kind == "city" and term.value != reading.city:
+            reading.unsupported.append(f"city:{term.words}")
         elif term.kind == "language" and reading.audience_language is None:
             reading.set("audience_language", term.value, term.words)
         elif term.kind == "value_tier" and reading.value_tier is None:

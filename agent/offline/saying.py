@@ -130,6 +130,8 @@ def reading_notes(reading: Reading) -> str:
         kind, _, what = item.partition(":")
         if kind == "exclude":
             lines.append(say(lang, "r_unsupported_exclude", what=what))
+        elif kind == "city":
+            lines.append(say(lang, "r_unsupported_city", what=what))
         elif kind == "orders":
             lines.append(say(lang, "r_unsupported_orders", what=what))
         elif kind == "protected":

@@ -31,6 +31,8 @@ _ZH_NUMERAL = re.compile(
 )
 #: Spans that look numeric but are words ("一些" some, "一下" a moment, "万一" in case).
 _ZH_NOT_NUMBERS = (
+    "一个",
+    "一款",
     "一些",
     "一下",
     "一起",

@@ -121,3 +121,17 @@ def test_refusals_say_why(vocab: ShopVocabulary) -> None:
 def test_negations_and_protected_attributes_are_named(vocab: ShopVocabulary) -> None:
     assert read_request("hiking gear but not leather", vocab).unsupported == ["exclude:leather"]
     assert read_request("women over 40 who like kitchen", vocab).unsupported == ["protected:women"]
+
+
+def test_chinese_price_ranges_and_a_second_city(vocab: ShopVocabulary) -> None:
+    r = read_request("给我看看价格两百到五百的背包", vocab)
+    assert (r.min_price, r.max_price) == (200, 500)
+    r = read_request("customers in Shanghai and Lyon", vocab)
+    assert r.city == "Shanghai" and r.unsupported == ["city:Lyon"]
+
+
+def test_plan_constraints_are_not_an_audience(vocab: ShopVocabulary) -> None:
+    r = read_request("plan 5k, no more than 30% to lapsed customers", vocab)
+    assert r.max_share == 0.3 and r.discount_pct is None
+    r = read_request("plan 10k, skip anyone contacted in the last 14 days", vocab)
+    assert r.frequency_cap_days == 14 and r.max_days_since_purchase is None
