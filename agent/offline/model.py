@@ -312,6 +312,10 @@ def _route_meta(route: Route) -> dict[str, Any]:
 
 def _reading_meta(reading: Reading) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(reading.model_dump_json(exclude_defaults=True))
+    names = {c: n for c, n in reading.category_names.items() if c in reading.categories}
+    data.pop("category_names", None)
+    if names:
+        data["category_names"] = names
     data.setdefault("intents", [])
     data.setdefault("language", reading.language)
     return data
