@@ -59,21 +59,29 @@ def offline_sms(settings: Settings, deps: ToolDeps, out_dir: Path, repeats: int)
         started = time.perf_counter()
         summary = run_batch(
             settings,
-            BatchOptions(segment_filter=SegmentFilter(), channel="sms", frequency_cap_days=0,
-                         out=out_dir / f"offline-{n}.jsonl"),
+            BatchOptions(
+                segment_filter=SegmentFilter(),
+                channel="sms",
+                frequency_cap_days=0,
+                out=out_dir / f"offline-{n}.jsonl",
+            ),
             deps,
         )
         wall = time.perf_counter() - started
         assert summary.drafted == len(ids), summary.summary()
         rate = summary.drafts_per_second
-        print(f"   run {n + 1}: baseline (bare templates) {base:7.1f} drafts/s | batch "
-              f"{rate:7.1f} drafts/s (ratio {rate / base:.2f}) | end to end "
-              f"{summary.drafted / wall:7.1f} drafts/s ({wall:.1f} s)")
+        print(
+            f"   run {n + 1}: baseline (bare templates) {base:7.1f} drafts/s | batch "
+            f"{rate:7.1f} drafts/s (ratio {rate / base:.2f}) | end to end "
+            f"{summary.drafted / wall:7.1f} drafts/s ({wall:.1f} s)"
+        )
         best_base = max(best_base, base)
         best_batch = max(best_batch, summary.drafts_per_second)
     verdict = "meets" if best_batch >= 200 else "MISSES"
-    print(f"   best: batch {best_batch:.1f} drafts/s vs baseline {best_base:.1f} "
-          f"(ratio {best_batch / best_base:.2f}); {verdict} the 200 drafts/s target")
+    print(
+        f"   best: batch {best_batch:.1f} drafts/s vs baseline {best_base:.1f} "
+        f"(ratio {best_batch / best_base:.2f}); {verdict} the 200 drafts/s target"
+    )
 
 
 # --- endpoints ------------------------------------------------------------------------------------
@@ -93,13 +101,26 @@ class LatencyStub:
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 template = body["messages"][-1]["content"].strip().splitlines()[-1]
                 time.sleep(stub.latency_s)
-                raw = json.dumps({
-                    "id": "x", "object": "chat.completion", "created": 0, "model": "stub",
-                    "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                        "role": "assistant", "content": template}}],
-                    "usage": {"prompt_tokens": 500, "completion_tokens": 40,
-                              "total_tokens": 540},
-                }).encode()
+                raw = json.dumps(
+                    {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": "stub",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": template},
+                            }
+                        ],
+                        "usage": {
+                            "prompt_tokens": 500,
+                            "completion_tokens": 40,
+                            "total_tokens": 540,
+                        },
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(raw)))
@@ -124,24 +145,35 @@ def sweep(
     print(title)
     warm = out_dir / f"{tag}-warm.txt"
     warm.write_text(ids_file.read_text().splitlines()[0])
-    run_batch(settings, BatchOptions(ids_path=warm, channel="sms", frequency_cap_days=0,
-                                     out=out_dir / f"{tag}-warm.jsonl"),
-              ToolDeps(settings.tool_config(), deps.shop))  # not timed: first requests, caches
+    run_batch(
+        settings,
+        BatchOptions(
+            ids_path=warm, channel="sms", frequency_cap_days=0, out=out_dir / f"{tag}-warm.jsonl"
+        ),
+        ToolDeps(settings.tool_config(), deps.shop),
+    )  # not timed: first requests, caches
     rates: dict[int, float] = {}
     for concurrency in (1, 2, 4):
         summary = run_batch(
             settings,
-            BatchOptions(ids_path=ids_file, channel="sms", frequency_cap_days=0,
-                         concurrency=concurrency, out=out_dir / f"{tag}-c{concurrency}.jsonl"),
+            BatchOptions(
+                ids_path=ids_file,
+                channel="sms",
+                frequency_cap_days=0,
+                concurrency=concurrency,
+                out=out_dir / f"{tag}-c{concurrency}.jsonl",
+            ),
             ToolDeps(settings.tool_config(), deps.shop),
         )
         rates[concurrency] = summary.drafts_per_second
         failed = sum(summary.failed.values())
-        print(f"   concurrency {concurrency}: {summary.drafts_per_second:6.2f} drafts/s "
-              f"({summary.drafted} drafted, {failed} failed, {summary.model_drafts} model "
-              f"drafts kept, {summary.rewrites_rejected} template drafts after rejected rewrites, "
-              f"{summary.malformed_replies} malformed replies, {summary.tokens} tokens, "
-              f"{summary.drafting_seconds:.1f} s) ratio to 1: {rates[concurrency] / rates[1]:.2f}")
+        print(
+            f"   concurrency {concurrency}: {summary.drafts_per_second:6.2f} drafts/s "
+            f"({summary.drafted} drafted, {failed} failed, {summary.model_drafts} model "
+            f"drafts kept, {summary.rewrites_rejected} template drafts after rejected rewrites, "
+            f"{summary.malformed_replies} malformed replies, {summary.tokens} tokens, "
+            f"{summary.drafting_seconds:.1f} s) ratio to 1: {rates[concurrency] / rates[1]:.2f}"
+        )
 
 
 def llama_server(settings: Settings, deps: ToolDeps, ids_file: Path, out_dir: Path) -> None:
@@ -152,9 +184,15 @@ def llama_server(settings: Settings, deps: ToolDeps, ids_file: Path, out_dir: Pa
         return
     try:
         with start_llama_server("chatml") as url:
-            llm = settings.model_copy(update={"provider": "openai", "openai_base_url": url,
-                                              "model": "smollm2", "request_timeout_s": 300.0,
-                                              "max_retries": 1})
+            llm = settings.model_copy(
+                update={
+                    "provider": "openai",
+                    "openai_base_url": url,
+                    "model": "smollm2",
+                    "request_timeout_s": 300.0,
+                    "max_retries": 1,
+                }
+            )
             sweep(f"{title}: {smollm2_gguf()}", llm, deps, ids_file, out_dir, "llama")
     except ServerStartError as exc:
         print(f"{title}: {exc}")
@@ -184,16 +222,24 @@ def main() -> None:
 
         customers = deps.shop.customers
         ids = customers[customers["consent_sms"] & (customers["language"] == "en")][
-            "customer_id"].tolist()
+            "customer_id"
+        ].tolist()
         stub_ids = out_dir / "stub_ids.txt"
         stub_ids.write_text("\n".join(ids[: args.stub_items]))
         stub = LatencyStub(args.stub_latency_ms / 1000)
         try:
-            stub_settings = settings.model_copy(update={"provider": "openai",
-                                                        "openai_base_url": stub.url,
-                                                        "model": "stub"})
-            sweep(f"\n2. loopback stub endpoint, {args.stub_latency_ms:.0f} ms per request, "
-                  f"{args.stub_items} SMS", stub_settings, deps, stub_ids, out_dir, "stub")
+            stub_settings = settings.model_copy(
+                update={"provider": "openai", "openai_base_url": stub.url, "model": "stub"}
+            )
+            sweep(
+                f"\n2. loopback stub endpoint, {args.stub_latency_ms:.0f} ms per request, "
+                f"{args.stub_items} SMS",
+                stub_settings,
+                deps,
+                stub_ids,
+                out_dir,
+                "stub",
+            )
         finally:
             stub.close()
 

@@ -44,8 +44,9 @@ def load_sentences(n: int) -> dict[str, list[str]]:
     if not names:  # no shared data here: fall back to generated names
         names = [f"organic product number {i}" for i in range(n)]
     if not texts:
-        texts = [f"product {i}. " + "a long description of its many features. " * 6
-                 for i in range(n)]
+        texts = [
+            f"product {i}. " + "a long description of its many features. " * 6 for i in range(n)
+        ]
     return {"names": names[:n], "texts": texts[:n]}
 
 
@@ -95,21 +96,37 @@ def main() -> None:
             ours_rate = (ours_1 + ours_2) / 2
             tokens = [len(e.ids) for e in ours._tokenizer.encode_batch(sentences)]
             cosine = np.sum(ours_vectors * theirs_vectors, axis=1)
-            rows.append((kind, len(sentences), float(np.median(tokens)), ours_rate, theirs_rate,
-                         float(cosine.min())))
+            rows.append(
+                (
+                    kind,
+                    len(sentences),
+                    float(np.median(tokens)),
+                    ours_rate,
+                    theirs_rate,
+                    float(cosine.min()),
+                )
+            )
             totals["ours"] += len(sentences) / ours_rate
             totals["theirs"] += len(sentences) / theirs_rate
             count += len(sentences)
-    print(f"{'kind':6} {'n':>4} {'tokens':>6} {'ours/s':>8} {'chroma/s':>9} {'ratio':>6} "
-          f"{'min cos':>8}")
+    print(
+        f"{'kind':6} {'n':>4} {'tokens':>6} {'ours/s':>8} {'chroma/s':>9} {'ratio':>6} "
+        f"{'min cos':>8}"
+    )
     for kind, n, tok, ours_rate, theirs_rate, cos in rows:
-        print(f"{kind:6} {n:4d} {tok:6.0f} {ours_rate:8.1f} {theirs_rate:9.1f} "
-              f"{ours_rate / theirs_rate:5.1f}x {cos:8.5f}")
+        print(
+            f"{kind:6} {n:4d} {tok:6.0f} {ours_rate:8.1f} {theirs_rate:9.1f} "
+            f"{ours_rate / theirs_rate:5.1f}x {cos:8.5f}"
+        )
     ours_all, theirs_all = count / totals["ours"], count / totals["theirs"]
-    print(f"{'all':6} {count:4d} {'':6} {ours_all:8.1f} {theirs_all:9.1f} "
-          f"{ours_all / theirs_all:5.1f}x")
-    print("ours: MiniLMEmbedder (dynamic padding, length-sorted batches of 64); chroma: "
-          "ONNXMiniLM_L6_V2 (pads every text to 256 tokens); same int8 model file. Target >= 10x.")
+    print(
+        f"{'all':6} {count:4d} {'':6} {ours_all:8.1f} {theirs_all:9.1f} "
+        f"{ours_all / theirs_all:5.1f}x"
+    )
+    print(
+        "ours: MiniLMEmbedder (dynamic padding, length-sorted batches of 64); chroma: "
+        "ONNXMiniLM_L6_V2 (pads every text to 256 tokens); same int8 model file. Target >= 10x."
+    )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,7 @@ def main() -> int:
         start = time.perf_counter()
         write_demo_shop(Path(tmp))
         gen = time.perf_counter() - start
-    print(f"generate + write the full demo shop: {gen:.1f} s "
-          f"({gen / min(load_t):.1f}x one load)")
+    print(f"generate + write the full demo shop: {gen:.1f} s ({gen / min(load_t):.1f}x one load)")
     return 0 if ok else 1
 
 

@@ -50,13 +50,19 @@ def make_problem(seed: int, constrained: bool) -> AllocationProblem:
     cost_arr = np.array(cost)
     dearest = cost_arr.reshape(n_seg, -1).max(axis=1)
     budget = 0.2 * float((dearest * sizes).sum())
-    capacity = {"sms": int(sizes.sum() * 0.05), "push": int(sizes.sum() * 0.2)} if (
-        constrained) else {}
+    capacity = (
+        {"sms": int(sizes.sum() * 0.05), "push": int(sizes.sum() * 0.2)} if (constrained) else {}
+    )
     max_share = {segments[i]: 0.0005 for i in range(5)} if constrained else {}
     return AllocationProblem(
-        group_size=sizes.astype(np.int64), group_segment=segments,
-        cell_group=np.array(cell_group, dtype=np.int64), cell_channel=cell_channel,
-        value=np.array(value), cost=cost_arr, budget=budget, capacity=capacity,
+        group_size=sizes.astype(np.int64),
+        group_segment=segments,
+        cell_group=np.array(cell_group, dtype=np.int64),
+        cell_channel=cell_channel,
+        value=np.array(value),
+        cost=cost_arr,
+        budget=budget,
+        capacity=capacity,
         max_share=max_share,
     )
 

@@ -8,9 +8,7 @@ from typing import Any
 
 NUMBER = re.compile(r"(?<![A-Za-z\d.])(\d[\d,]*(?:\.\d+)?)(%?)")
 # Ids, dates and fixed labels ("90-day value") are not facts to ground.
-ID = re.compile(
-    r"\b[CPK]\d{3,}\b|\b\d{4}-\d{2}-\d{2}\b|\br\d{8}T[\w-]+|\b90-day\b|90 天价值"
-)
+ID = re.compile(r"\b[CPK]\d{3,}\b|\b\d{4}-\d{2}-\d{2}\b|\br\d{8}T[\w-]+|\b90-day\b|90 天价值")
 
 
 def _numbers(obj: Any) -> list[float]:
@@ -18,7 +16,7 @@ def _numbers(obj: Any) -> list[float]:
     if isinstance(obj, bool):
         return out
     if isinstance(obj, (int, float)):
-        out.append(float(obj))
+        out.append(abs(float(obj)))  # the answer's "-332.38" is matched without its sign
     elif isinstance(obj, str):
         out.extend(float(m.group(1).replace(",", "")) for m in NUMBER.finditer(ID.sub(" ", obj)))
     elif isinstance(obj, dict):

@@ -39,7 +39,7 @@ ToolFunction = Callable[..., Any]
 #: offline model, the CLI and the API can still set them). find_customers shows them all.
 _NARROW_AUDIENCE = frozenset(
     {"min_days_since_purchase", "max_days_since_purchase", "min_spend", "max_spend", "city",
-     "limit", "min_churn_risk", "max_churn_risk"}
+     "limit", "min_churn_risk", "max_churn_risk", "value_tier"}
 )  # fmt: skip
 MODEL_HIDDEN: dict[str, frozenset[str]] = {
     "recommend_products": frozenset({"exclude_purchased", "max_per_category"}),

@@ -206,4 +206,3 @@ def classify(
             continue
         out.append((spec, None))
     return out, unknown
-

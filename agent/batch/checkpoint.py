@@ -148,16 +148,23 @@ class Checkpoint:
         keyed: dict[str, tuple[int, ItemSpec, str | None]] = {}
         for seq, (spec, reason) in enumerate(items):
             # Unknown ids and duplicates share a key with another row; count them apart.
-            key = spec.customer_id if reason not in ("unknown_id", "duplicate") else (
-                f"{reason}:{seq}"
+            key = (
+                spec.customer_id
+                if reason not in ("unknown_id", "duplicate")
+                else (f"{reason}:{seq}")
             )
             keyed[key] = (seq, spec, reason)
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute(
                 "INSERT INTO job VALUES (?, ?, ?, ?, ?)",
-                (job_id, json.dumps(fingerprint, sort_keys=True), now, len(items),
-                 json.dumps(unknown)),
+                (
+                    job_id,
+                    json.dumps(fingerprint, sort_keys=True),
+                    now,
+                    len(items),
+                    json.dumps(unknown),
+                ),
             )
             self.db.executemany(
                 "INSERT INTO items (job_id, customer_id, seq, channel, spec, status, reason, "
@@ -203,8 +210,21 @@ class Checkpoint:
                 source = str(data["source"])
                 rejected = 1 if data.get("rewrite_rejections") else 0
             rows.append(
-                (o.status, o.reason, o.error, o.tokens, o.malformed, guard, source, rejected,
-                 line, run_id, now, job_id, o.customer_id)
+                (
+                    o.status,
+                    o.reason,
+                    o.error,
+                    o.tokens,
+                    o.malformed,
+                    guard,
+                    source,
+                    rejected,
+                    line,
+                    run_id,
+                    now,
+                    job_id,
+                    o.customer_id,
+                )
             )
         with self.db:
             self.db.execute("BEGIN")
@@ -218,6 +238,7 @@ class Checkpoint:
 
     def counts(self, job_id: str) -> dict[str, Any]:
         """Totals of the job for its summary."""
+
         def grouped(status: str) -> dict[str, int]:
             rows = self.db.execute(
                 "SELECT reason, COUNT(*) FROM items WHERE job_id = ? AND status = ? "
@@ -339,6 +360,7 @@ def _csv_row(line: dict[str, Any]) -> list[str]:
 
 def write_outputs(ckpt: Checkpoint, job_id: str, out: Path, csv_path: Path | None) -> None:
     """Write the JSONL (and CSV) output from the checkpoint, each atomically."""
+
     def write_jsonl(tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8") as handle:
             for line in ckpt.lines(job_id):
@@ -376,7 +398,5 @@ def iter_drafts(path: Path) -> Iterator[BatchDraft]:
                 yield BatchDraft.model_validate_json(raw)
             except ValidationError as exc:
                 raise ToolInputError(
-                    f"batch output {path}: line {n} is not a batch draft "
-                    f"({exc.errors()[0]['msg']})"
+                    f"batch output {path}: line {n} is not a batch draft ({exc.errors()[0]['msg']})"
                 ) from None
-

@@ -183,8 +183,16 @@ class Committer:
                 f"{line['source']}, {products}): {verdict}",
                 "result": {
                     k: line[k]
-                    for k in ("draft_id", "channel", "language", "source", "subject", "title",
-                              "body", "guard")
+                    for k in (
+                        "draft_id",
+                        "channel",
+                        "language",
+                        "source",
+                        "subject",
+                        "title",
+                        "body",
+                        "guard",
+                    )
                     if line.get(k) is not None
                 },
             },
@@ -199,6 +207,11 @@ def progress_bar(total: int, enabled: bool) -> Any:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="draft", file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
-                desc="drafting")
-
+    return tqdm(
+        total=total,
+        unit="draft",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        smoothing=0.1,
+        desc="drafting",
+    )

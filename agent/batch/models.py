@@ -222,8 +222,7 @@ class BatchSummary(ToolResult):
 
     def for_model(self) -> dict[str, object]:
         """Counts only (no customer ids)."""
-        return self.model_dump(mode="json", exclude={"unknown_ids", "unknown_id_hints",
-                                                     "failures"})
+        return self.model_dump(mode="json", exclude={"unknown_ids", "unknown_id_hints", "failures"})
 
     def summary(self) -> str:
         """One line: drafted, skipped and failed counts, tokens and time."""
@@ -237,6 +236,7 @@ class BatchSummary(ToolResult):
 
     def human_lines(self) -> list[str]:
         """The final summary for people, one fact per line."""
+
         def by_reason(counts: dict[str, int]) -> str:
             parts = [f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v]
             return ", ".join(parts) or "none"
@@ -264,8 +264,9 @@ class BatchSummary(ToolResult):
                 for i in self.unknown_ids[:5]
             ]
             more = len(self.unknown_ids) - 5
-            lines.append("unknown ids: " + ", ".join(hints) + (f" and {more} more" if more > 0
-                                                              else ""))
+            lines.append(
+                "unknown ids: " + ", ".join(hints) + (f" and {more} more" if more > 0 else "")
+            )
         if self.failed:
             lines.append("failed items are retried with --resume")
         return lines

@@ -54,9 +54,7 @@ class DraftWorker:
     ) -> list[dict[str, Any]]:
         """Draft a shard; the outcomes as JSON-ready dicts."""
         items = [ItemSpec.model_validate(s) for s in specs]
-        outcomes = draft_items(
-            self.deps, items, goal, concurrency=concurrency, delay_ms=delay_ms
-        )
+        outcomes = draft_items(self.deps, items, goal, concurrency=concurrency, delay_ms=delay_ms)
         return [o.model_dump(mode="json") for o in outcomes]
 
 
@@ -129,8 +127,7 @@ def run_on_ray(
         actors = [worker_class.remote(settings, shop_ref) for _ in range(workers)]
         pool = ActorPool(actors)
         parts = shards(specs, workers)
-        logger.info("ray: %d items in %d shards over %d workers", len(specs), len(parts),
-                    workers)
+        logger.info("ray: %d items in %d shards over %d workers", len(specs), len(parts), workers)
         payloads = [[s.model_dump(mode="json") for s in part] for part in parts]
         results = pool.map_unordered(
             lambda actor, payload: actor.draft.remote(payload, goal, concurrency, delay_ms),

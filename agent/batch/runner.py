@@ -129,8 +129,9 @@ class BatchJob:
         deps, options = self.deps, self.options
         goal = resolve_goal(options.goal)
         if goal == "promotion" and options.offer is None and options.plan_path is None:
-            raise ToolInputError("goal 'promotion' needs an offer (--offer-name, --discount, "
-                                 "--code)")
+            raise ToolInputError(
+                "goal 'promotion' needs an offer (--offer-name, --discount, --code)"
+            )
         if goal == "recommendations" and not (options.product_ids or options.recommend):
             raise ToolInputError("goal 'recommendations' needs --products or --recommend")
         check_products(deps, options.product_ids)
@@ -202,7 +203,9 @@ class BatchJob:
             items.append((spec, reason))
         ckpt.create(job_id, fingerprint, items, unknown)
         logger.info(
-            "job %s: %d customers, %s", job_id, len(items),
+            "job %s: %d customers, %s",
+            job_id,
+            len(items),
             dict(Counter(r or "eligible" for _, r in items)),
         )
 

@@ -53,64 +53,112 @@ def register(groups: dict[str, Any]) -> None:
     )
     who = p.add_argument_group("audience (exactly one source)")
     who.add_argument(
-        "--segment", action="append", metavar="NAME",
+        "--segment",
+        action="append",
+        metavar="NAME",
         help=f"RFM segment (repeat or comma-separate): {', '.join(SEGMENTS)}",
     )
-    who.add_argument("--category", action="append", metavar="NAME",
-                     help="category affinity (repeat or comma-separate), e.g. outdoor_gear")
+    who.add_argument(
+        "--category",
+        action="append",
+        metavar="NAME",
+        help="category affinity (repeat or comma-separate), e.g. outdoor_gear",
+    )
     who.add_argument("--language", choices=("en", "zh"), help="customers writing this language")
     who.add_argument("--city", help="customers in this city")
-    who.add_argument("--min-churn-risk", type=float, metavar="P",
-                     help="churn risk at least P (0-1)")
-    who.add_argument("--max-churn-risk", type=float, metavar="P",
-                     help="churn risk at most P (0-1)")
-    who.add_argument("--min-days-since-purchase", type=int, metavar="DAYS",
-                     help="last order at least DAYS ago")
-    who.add_argument("--max-days-since-purchase", type=int, metavar="DAYS",
-                     help="last order at most DAYS ago")
-    who.add_argument("--min-spend", type=float, metavar="AMOUNT",
-                     help="lifetime spend at least AMOUNT")
-    who.add_argument("--max-spend", type=float, metavar="AMOUNT",
-                     help="lifetime spend at most AMOUNT")
-    who.add_argument("--filter", metavar="JSON",
-                     help='a full segment filter as JSON, e.g. \'{"segments": ["lost"]}\'')
-    who.add_argument("--plan", type=Path, metavar="FILE",
-                     help="a saved campaign plan (optimize_campaign's JSON); each contact keeps "
-                     "its channel and offer")
+    who.add_argument(
+        "--min-churn-risk", type=float, metavar="P", help="churn risk at least P (0-1)"
+    )
+    who.add_argument("--max-churn-risk", type=float, metavar="P", help="churn risk at most P (0-1)")
+    who.add_argument(
+        "--min-days-since-purchase", type=int, metavar="DAYS", help="last order at least DAYS ago"
+    )
+    who.add_argument(
+        "--max-days-since-purchase", type=int, metavar="DAYS", help="last order at most DAYS ago"
+    )
+    who.add_argument(
+        "--min-spend", type=float, metavar="AMOUNT", help="lifetime spend at least AMOUNT"
+    )
+    who.add_argument(
+        "--max-spend", type=float, metavar="AMOUNT", help="lifetime spend at most AMOUNT"
+    )
+    who.add_argument(
+        "--filter",
+        metavar="JSON",
+        help='a full segment filter as JSON, e.g. \'{"segments": ["lost"]}\'',
+    )
+    who.add_argument(
+        "--plan",
+        type=Path,
+        metavar="FILE",
+        help="a saved campaign plan (optimize_campaign's JSON); each contact keeps "
+        "its channel and offer",
+    )
     who.add_argument("--ids", type=Path, metavar="FILE", help="customer ids, one a line")
-    who.add_argument("--limit", type=int, metavar="N",
-                     help="only the first N customers of the audience")
+    who.add_argument(
+        "--limit", type=int, metavar="N", help="only the first N customers of the audience"
+    )
 
     what = p.add_argument_group("message")
-    what.add_argument("--channel", choices=CHANNELS,
-                      help="email, sms or push (required unless --plan)")
-    what.add_argument("--goal", default="re-engage",
-                      help="re-engage (default), win-back, promotion, recommendations, "
-                      "thank-you or welcome")
+    what.add_argument(
+        "--channel", choices=CHANNELS, help="email, sms or push (required unless --plan)"
+    )
+    what.add_argument(
+        "--goal",
+        default="re-engage",
+        help="re-engage (default), win-back, promotion, recommendations, thank-you or welcome",
+    )
     what.add_argument("--products", metavar="P1,P2", help="product ids to feature, best first")
-    what.add_argument("--recommend", action="store_true",
-                      help="feature each customer's top recommended products")
+    what.add_argument(
+        "--recommend", action="store_true", help="feature each customer's top recommended products"
+    )
     what.add_argument("--offer-name", metavar="NAME", help="offer name shown in the copy")
     what.add_argument("--discount", type=float, metavar="PCT", help="offer discount in percent")
     what.add_argument("--code", metavar="CODE", help="offer code, e.g. SPRING15")
-    what.add_argument("--frequency-cap-days", type=int, metavar="DAYS",
-                      help="skip customers contacted within DAYS (default: settings, 0: none)")
+    what.add_argument(
+        "--frequency-cap-days",
+        type=int,
+        metavar="DAYS",
+        help="skip customers contacted within DAYS (default: settings, 0: none)",
+    )
 
     how = p.add_argument_group("output and execution")
-    how.add_argument("--out", type=Path, metavar="FILE",
-                     help="JSONL output (default: the state dir, named by job id)")
+    how.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="JSONL output (default: the state dir, named by job id)",
+    )
     how.add_argument("--csv", type=Path, metavar="FILE", help="also write the drafts as CSV")
-    how.add_argument("--concurrency", type=int, default=4, metavar="N",
-                     help="model requests in flight (per Ray worker with --backend ray; 4)")
-    how.add_argument("--backend", choices=("local", "ray"), default="local",
-                     help="local (in-process, default) or ray (workers)")
-    how.add_argument("--ray-address", metavar="ADDRESS",
-                     help="join this Ray cluster (default: a private local instance)")
-    how.add_argument("--resume", action="store_true",
-                     help="continue the interrupted job writing --out (same options)")
+    how.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="model requests in flight (per Ray worker with --backend ray; 4)",
+    )
+    how.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local (in-process, default) or ray (workers)",
+    )
+    how.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="join this Ray cluster (default: a private local instance)",
+    )
+    how.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted job writing --out (same options)",
+    )
     how.add_argument("--data", type=Path, metavar="DIR", help="shop data directory")
-    how.add_argument("--json", action="store_true",
-                     help="no progress bar; print the summary as one JSON object (last line)")
+    how.add_argument(
+        "--json",
+        action="store_true",
+        help="no progress bar; print the summary as one JSON object (last line)",
+    )
     how.add_argument("--delay-ms", type=int, default=0, help=argparse.SUPPRESS)
     p.set_defaults(func=run_guarded(cmd_batch))
 

@@ -22,17 +22,39 @@ def register(groups: dict[str, Any]) -> None:
             "The same seed and sizes always give byte-identical files."
         ),
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="directory to write into (created if missing; a demo shop already "
-                        "there is replaced; must lie inside the allowed directories)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                        help=f"random seed (default {DEFAULT_SEED}, the committed demo)")
-    parser.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS, metavar="N",
-                        help=f"number of customers (default {DEFAULT_CUSTOMERS}, at least 50)")
-    parser.add_argument("--products", type=int, default=DEFAULT_PRODUCTS, metavar="N",
-                        help=f"number of products (default {DEFAULT_PRODUCTS}, at least 45)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace a shop in DIR that is not a demo shop (an import)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="directory to write into (created if missing; a demo shop already "
+        "there is replaced; must lie inside the allowed directories)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"random seed (default {DEFAULT_SEED}, the committed demo)",
+    )
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=DEFAULT_CUSTOMERS,
+        metavar="N",
+        help=f"number of customers (default {DEFAULT_CUSTOMERS}, at least 50)",
+    )
+    parser.add_argument(
+        "--products",
+        type=int,
+        default=DEFAULT_PRODUCTS,
+        metavar="N",
+        help=f"number of products (default {DEFAULT_PRODUCTS}, at least 45)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a shop in DIR that is not a demo shop (an import)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.set_defaults(func=run_guarded(_run))
 

@@ -37,7 +37,10 @@ def register(groups: dict[str, Any]) -> None:
     )
     export.add_argument("customer_id", metavar="CUSTOMER_ID", help="the customer's id, e.g. C00042")
     export.add_argument(
-        "--out", type=Path, default=None, metavar="FILE",
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
         help="write the JSON here (inside the allowed directories) instead of stdout",
     )
     _common(export)
@@ -56,9 +59,7 @@ def register(groups: dict[str, Any]) -> None:
     )
     forget.add_argument("customer_id", metavar="CUSTOMER_ID", help="the customer's id, e.g. C00042")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    forget.add_argument(
-        "--dry-run", action="store_true", help="only show what would be removed"
-    )
+    forget.add_argument("--dry-run", action="store_true", help="only show what would be removed")
     forget.add_argument("--json", action="store_true", help="print the report as one JSON object")
     _common(forget)
     forget.set_defaults(func=run_guarded(cmd_forget))
@@ -66,11 +67,18 @@ def register(groups: dict[str, Any]) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data", type=Path, default=None, metavar="DIR",
+        "--data",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="the shop's data directory (default: AGENT_DATA_DIR, the demo shop)",
     )
     parser.add_argument(
-        "--also", type=Path, action="append", default=[], metavar="DIR",
+        "--also",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
         help="also search this directory (e.g. where batch output was written); repeatable",
     )
 

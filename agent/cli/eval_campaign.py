@@ -34,18 +34,40 @@ def register(groups: dict[str, Any]) -> None:
         ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--hillstrom", type=Path, metavar="PATH",
-                        help="the Hillstrom CSV (e.g. ../shared/datasets/hillstrom/hillstrom.csv)")
-    source.add_argument("--data", type=Path, metavar="DIR",
-                        help="a shop directory with truth/uplift.parquet (e.g. data/demo)")
+    source.add_argument(
+        "--hillstrom",
+        type=Path,
+        metavar="PATH",
+        help="the Hillstrom CSV (e.g. ../shared/datasets/hillstrom/hillstrom.csv)",
+    )
+    source.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="a shop directory with truth/uplift.parquet (e.g. data/demo)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the learn/evaluate split and the bootstrap (default 0)")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                        help="bootstrap resamples for the intervals (default 1000)")
-    parser.add_argument("--repeat", type=int, default=1, metavar="N",
-                        help="with --hillstrom: also run N random splits (seeds SEED..SEED+N-1) "
-                             "and report mean values and how often the optimiser wins")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the learn/evaluate split and the bootstrap (default 0)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples for the intervals (default 1000)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --hillstrom: also run N random splits (seeds SEED..SEED+N-1) "
+        "and report mean values and how often the optimiser wins",
+    )
     parser.set_defaults(func=run_guarded(run))
 
 
@@ -62,14 +84,19 @@ def _hillstrom(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         return fail(f"--repeat: must be 1 or more, got {args.repeat}")
     report = evaluate_hillstrom(args.hillstrom, seed=args.seed, n_boot=args.bootstrap)
-    repeat = (repeat_hillstrom(args.hillstrom, list(range(args.seed, args.seed + args.repeat)))
-              if args.repeat > 1 else None)
+    repeat = (
+        repeat_hillstrom(args.hillstrom, list(range(args.seed, args.seed + args.repeat)))
+        if args.repeat > 1
+        else None
+    )
     if args.json:
         out: dict[str, Any] = {
             "policies": {k: v.model_dump() for k, v in report.policies.items()},
             "ratios": {k: v.model_dump() for k, v in report.ratios.items()},
             "beats_every_baseline": report.beats_every_baseline,
-            "seed": report.seed, "n_eval": report.n_eval, "seconds": report.seconds,
+            "seed": report.seed,
+            "n_eval": report.n_eval,
+            "seconds": report.seconds,
         }
         if repeat is not None:
             out["repeat"] = repeat.model_dump()
@@ -80,28 +107,39 @@ def _hillstrom(args: argparse.Namespace) -> int:
     sys.stdout.write("\nIncremental over no e-mail, per customer (95% bootstrap intervals):\n")
     print_table(
         ["policy", "spend", "spend 95% CI", "visits", "visits 95% CI"],
-        [[k, v.spend_per_customer, _ci(v.ci), v.visits_per_customer, _ci(v.visits_ci, 4)]
-         for k, v in report.policies.items()],
+        [
+            [k, v.spend_per_customer, _ci(v.ci), v.visits_per_customer, _ci(v.visits_ci, 4)]
+            for k, v in report.policies.items()
+        ],
     )
     sys.stdout.write("\nOptimiser / baseline on incremental spend:\n")
     print_table(
         ["baseline", "ratio", "ratio 95% CI", "difference", "difference 95% CI"],
-        [[k, r.spend_ratio, _ci(r.ci), r.spend_difference, _ci(r.difference_ci)]
-         for k, r in report.ratios.items()],
+        [
+            [k, r.spend_ratio, _ci(r.ci), r.spend_difference, _ci(r.difference_ci)]
+            for k, r in report.ratios.items()
+        ],
     )
     verdict = "beats" if report.beats_every_baseline else "does NOT beat"
-    sys.stdout.write(f"\nThe optimiser {verdict} every baseline on incremental spend per "
-                     f"customer ({report.seconds:.1f} s).\n")
+    sys.stdout.write(
+        f"\nThe optimiser {verdict} every baseline on incremental spend per "
+        f"customer ({report.seconds:.1f} s).\n"
+    )
     if repeat is not None:
-        sys.stdout.write(f"\nOver {repeat.splits} random splits (seeds {repeat.seeds[0]}.."
-                         f"{repeat.seeds[-1]}):\n")
+        sys.stdout.write(
+            f"\nOver {repeat.splits} random splits (seeds {repeat.seeds[0]}..{repeat.seeds[-1]}):\n"
+        )
         print_table(
             ["policy", "mean spend", "optimiser wins"],
-            [[k, v, "" if k == "optimizer" else f"{repeat.optimizer_wins_share[k]:.0%}"]
-             for k, v in repeat.mean_spend_per_customer.items()],
+            [
+                [k, v, "" if k == "optimizer" else f"{repeat.optimizer_wins_share[k]:.0%}"]
+                for k, v in repeat.mean_spend_per_customer.items()
+            ],
         )
-        sys.stdout.write(f"The optimiser beats every baseline in "
-                         f"{repeat.optimizer_beats_all_share:.0%} of the splits.\n")
+        sys.stdout.write(
+            f"The optimiser beats every baseline in "
+            f"{repeat.optimizer_beats_all_share:.0%} of the splits.\n"
+        )
     return 0
 
 
@@ -114,22 +152,50 @@ def _demo(args: argparse.Namespace) -> int:
         print_json(report.model_dump(exclude={"cells"}))
         return 0
     print_table(
-        ["segment", "channel", "exposures", "est. conv pts", "true conv pts",
-         "est. revenue", "true revenue"],
-        [[c.segment, c.channel, c.exposures, c.estimated_conversion_uplift * 100,
-          c.true_conversion_uplift * 100, c.estimated_revenue_uplift, c.true_revenue_uplift]
-         for c in sorted(report.cells, key=lambda c: -c.estimated_revenue_uplift)],
+        [
+            "segment",
+            "channel",
+            "exposures",
+            "est. conv pts",
+            "true conv pts",
+            "est. revenue",
+            "true revenue",
+        ],
+        [
+            [
+                c.segment,
+                c.channel,
+                c.exposures,
+                c.estimated_conversion_uplift * 100,
+                c.true_conversion_uplift * 100,
+                c.estimated_revenue_uplift,
+                c.true_revenue_uplift,
+            ]
+            for c in sorted(report.cells, key=lambda c: -c.estimated_revenue_uplift)
+        ],
     )
     sys.stdout.write("\n")
     rows = []
-    for name, block in (("revenue per contact", report.revenue),
-                        ("conversion rate", report.conversion),
-                        ("revenue, direct difference", report.direct_revenue)):
+    for name, block in (
+        ("revenue per contact", report.revenue),
+        ("conversion rate", report.conversion),
+        ("revenue, direct difference", report.direct_revenue),
+    ):
         for subset, agg in block.items():
-            rows.append([name, subset, agg.cells, agg.spearman, f"{agg.top3_shared}/3",
-                         ", ".join(agg.top3_estimated), ", ".join(agg.top3_true)])
-    print_table(["uplift", "cells", "n", "Spearman", "top-3 shared", "top-3 estimated",
-                 "top-3 true"], rows)
+            rows.append(
+                [
+                    name,
+                    subset,
+                    agg.cells,
+                    agg.spearman,
+                    f"{agg.top3_shared}/3",
+                    ", ".join(agg.top3_estimated),
+                    ", ".join(agg.top3_true),
+                ]
+            )
+    print_table(
+        ["uplift", "cells", "n", "Spearman", "top-3 shared", "top-3 estimated", "top-3 true"], rows
+    )
     verdict = "met" if report.accepted else "NOT met"
     sys.stdout.write(
         f"\nAcceptance (at least 2 of the top 3 revenue cells shared, cells with >= "

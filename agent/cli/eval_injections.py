@@ -41,14 +41,20 @@ def register(groups: dict[str, Any]) -> None:
         ),
     )
     parser.add_argument(
-        "--attacks", type=Path, default=None, metavar="FILE",
+        "--attacks",
+        type=Path,
+        default=None,
+        metavar="FILE",
         help=f"attacks JSONL (inside the allowed directories; default: {DEFAULT_ATTACKS})",
     )
     parser.add_argument(
         "--limit", type=int, default=None, metavar="N", help="use only the first N attacks"
     )
     parser.add_argument(
-        "--data", type=Path, default=None, metavar="DIR",
+        "--data",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="the shop to copy (default: AGENT_DATA_DIR, the demo shop)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")

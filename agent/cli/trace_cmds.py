@@ -30,8 +30,8 @@ def register(groups: dict[str, Any]) -> None:
         "show",
         help="show one run step by step",
         description=(
-            "Show every step of a run: the request, routing, tool calls with their arguments, "
-            "results, errors, guard verdicts and the answer, with durations and tokens."
+            "Show every step of a run: the request, the reading, routing, tool calls with their "
+            "arguments, results, errors, guard verdicts and the answer, with durations and tokens."
         ),
     )
     show.add_argument("run_id", metavar="RUN_ID", help="the run's id (see `trace list`)")
@@ -109,6 +109,8 @@ def _describe(event: TraceEvent) -> tuple[str, str]:
         return _shorten(_text(data, "text", "answer")), ""
     if kind == "route":
         return _describe_route(data)
+    if kind == "reading":
+        return _describe_reading(data)
     if kind == "model":
         calls = data.get("tool_calls") or []
         names = [str(c.get("name", "?")) for c in calls if isinstance(c, dict)]
@@ -148,6 +150,19 @@ def _describe_route(data: dict[str, Any]) -> tuple[str, str]:
     if isinstance(entities, dict):
         entities = {k: v for k, v in entities.items() if v not in (None, "", [], {}, False)}
     return _shorten(first), _shorten("entities " + _compact(entities)) if entities else ""
+
+
+def _describe_reading(data: dict[str, Any]) -> tuple[str, str]:
+    """The offline model's reading: intents, then each field with the words it came from."""
+    nested = data.get("reading")
+    reading: dict[str, Any] = nested if isinstance(nested, dict) else data
+    skip = {"text", "language", "intents", "sources", "carried", "points_back"}
+    fields = {k: v for k, v in reading.items() if k not in skip and v not in (None, "", [], {})}
+    first = "read as " + (", ".join(map(str, reading.get("intents") or [])) or "nothing to do")
+    carried = [str(c.get("field")) for c in reading.get("carried") or [] if isinstance(c, dict)]
+    if carried:
+        first += "; from earlier turns: " + ", ".join(carried)
+    return _shorten(first), _shorten(_compact(fields)) if fields else ""
 
 
 def _describe_guard(data: dict[str, Any]) -> tuple[str, str]:

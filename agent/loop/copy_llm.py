@@ -271,8 +271,9 @@ class LLMRewriter:
         fields = parse_rewrite_reply(reply, draft.channel)
         if fields is None:
             mine.malformed = 1
-            logger.info("malformed rewrite reply for %s (%d chars)", draft.customer_id,
-                        len(reply or ""))
+            logger.info(
+                "malformed rewrite reply for %s (%d chars)", draft.customer_id, len(reply or "")
+            )
         self._record(mine, stats)
         return None if fields is None else apply_rewrite(draft, fields)
 

@@ -69,22 +69,42 @@ def build_graph(
     system_prompt: str,
     max_steps: int = 8,
     first_tool_choice: str | None = None,
+    tool_selector: Callable[[Sequence[BaseMessage]], Sequence[str]] | None = None,
 ) -> Any:
     """Compile the tool loop for a model and its tools.
 
     ``first_tool_choice`` ("required" or a tool name) forces a tool call on the first step
     of each request, for small models that never pick a tool by themselves.
+    ``tool_selector`` (optional) names the tools to send with each model call, from the
+    conversation (fewer prompt tokens); a forced first tool is always among them. Every tool
+    still runs when called.
     """
-    bound = model.bind_tools(list(tools))
-    first = (
-        model.bind_tools(list(tools), tool_choice=first_tool_choice) if first_tool_choice else bound
-    )
+    by_name = {t.name: t for t in tools}
+    bindings: dict[tuple[tuple[str, ...], bool], Any] = {}
+
+    def bound_for(names: tuple[str, ...], first: bool) -> Any:
+        key = (names, first)
+        if key not in bindings:
+            chosen = [by_name[n] for n in names if n in by_name] or list(tools)
+            choice = first_tool_choice if first else None
+            bindings[key] = (
+                model.bind_tools(chosen, tool_choice=choice) if choice else model.bind_tools(chosen)
+            )
+        return bindings[key]
+
+    every = tuple(by_name)
     system = SystemMessage(content=system_prompt)
 
     def call_model(state: AgentState) -> dict[str, Any]:
         sent = [system, *state["messages"]]
+        names = every
+        if tool_selector is not None:
+            names = tuple(tool_selector(state["messages"]))
+            forced = first_tool_choice if first_tool_choice in by_name else None
+            if forced and forced not in names:
+                names = (forced, *names)
         start = time.perf_counter()
-        reply = (first if state["steps"] == 0 else bound).invoke(sent)
+        reply = bound_for(names, bool(first_tool_choice) and state["steps"] == 0).invoke(sent)
         duration = round((time.perf_counter() - start) * 1000, 2)
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))

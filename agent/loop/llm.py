@@ -10,9 +10,9 @@ import logging
 from langchain_core.language_models import BaseChatModel
 
 from agent.offline.model import build_offline_model
-from agent.offline.routing import Vocabulary
 from agent.settings import Settings
 from tools.deps import ToolDeps
+from tools.shop.vocabulary import ShopVocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def build_chat_model(settings: Settings, deps: ToolDeps) -> BaseChatModel:
     """
     if settings.provider == "offline":
         shop = deps.shop
-        return build_offline_model(Vocabulary.from_shop(shop.products, shop.customers, shop.meta))
+        return build_offline_model(ShopVocabulary.build(shop.products, shop.customers, shop.meta))
     from langchain_openai import ChatOpenAI
 
     from agent.loop.tokens import token_ids

@@ -23,10 +23,12 @@ from agent.loop.llm import build_chat_model
 from agent.loop.redact import Redactor, install_log_redaction
 from agent.loop.sessions import SessionStore
 from agent.loop.trace import TraceEvent, TraceWriter
+from agent.offline.families import ToolSelector
 from agent.settings import Settings
 from tools.copy.templates import render_template
 from tools.deps import ToolDeps
 from tools.registry import build_tools
+from tools.shop.vocabulary import ShopVocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +56,27 @@ class ToolArtifact(BaseModel):
     result: Any
 
 
+class ClarificationOption(BaseModel):
+    """One likely reading offered with a clarifying question."""
+
+    label: str = Field(description="The reading in a few words, for a button.")
+    request: str = Field(description="The full request to send if the user picks this option.")
+
+
+class Clarification(BaseModel):
+    """A short question the model asked instead of guessing, with the likely readings."""
+
+    question: str
+    options: list[ClarificationOption] = Field(default_factory=list)
+
+
 class AgentResult(BaseModel):
-    """What a run hands back: the answer, its trace, tool calls, artifacts and drafts."""
+    """What a run hands back: the answer, its trace, tool calls, artifacts and drafts.
+
+    ``reading`` is how the model read the request (the offline model's typed reading as
+    JSON; None for models that give none); ``clarification`` is set when the model asked a
+    question instead of acting.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -68,6 +89,8 @@ class AgentResult(BaseModel):
     drafts: list[Any] = Field(default_factory=list)
     trace: list[TraceEvent] = Field(default_factory=list)
     stopped: Literal["done", "step_limit", "model_error"] = "done"
+    reading: dict[str, Any] | None = None
+    clarification: Clarification | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` object."""
@@ -77,6 +100,10 @@ class AgentResult(BaseModel):
             "session_id": self.session_id,
             "provider": self.provider,
             "stopped": self.stopped,
+            "reading": self.reading,
+            "clarification": (
+                self.clarification.model_dump(mode="json") if self.clarification else None
+            ),
             "tool_calls": [
                 {
                     "name": c.name,
@@ -143,12 +170,20 @@ class AgentRunner:
             shop_name=settings.shop_name,
             as_of=str(self.deps.shop.meta.get("as_of", "the latest data")),
         )
+        self.tool_selector: ToolSelector | None = None
+        if self.provider == "openai":
+            # The offline reading names the request's family: only its tools are sent.
+            shop = self.deps.shop
+            self.tool_selector = ToolSelector(
+                ShopVocabulary.build(shop.products, shop.customers, shop.meta)
+            )
         self.graph = build_graph(
             self.model,
             self.tools,
             system_prompt=self.system_prompt,
             max_steps=settings.max_steps,
             first_tool_choice=settings.first_tool_choice,
+            tool_selector=self.tool_selector,
         )
         self.redactor = Redactor.from_shop(self.deps.shop, settings)
         # Every log record of the process is redacted from here on (payloads never leak);
@@ -203,6 +238,8 @@ class AgentRunner:
         artifacts: list[ToolArtifact] = []
         drafts: list[Any] = []
         answer = ""
+        reading: dict[str, Any] | None = None
+        clarification: Clarification | None = None
         stopped: Literal["done", "step_limit", "model_error"] = "done"
         started = time.perf_counter()
         try:
@@ -222,6 +259,8 @@ class AgentRunner:
                 answer = self._partial_answer(calls, reason="step_limit")
             else:
                 answer = str(last.content)
+                if isinstance(last, AIMessage):
+                    reading, clarification = _reading_of(last)
         except Exception as exc:
             if not _is_model_failure(exc):
                 trace.event("error", {"type": type(exc).__name__, "message": str(exc)})
@@ -247,6 +286,8 @@ class AgentRunner:
             drafts=drafts,
             trace=list(trace.events),
             stopped=stopped,
+            reading=reading,
+            clarification=clarification,
         )
         yield RunUpdate(kind="result", text=answer, result=result)
 
@@ -258,6 +299,8 @@ class AgentRunner:
         data: dict[str, Any] = {"content": str(message.content)}
         if route is not None:
             trace.event("route", {"route": route})
+        if meta.get("reading") is not None:
+            trace.event("reading", {"reading": meta["reading"]})
         if message.tool_calls:
             data["tool_calls"] = [
                 {"name": c["name"], "args": c["args"]} for c in message.tool_calls
@@ -345,6 +388,15 @@ class AgentRunner:
         if len(lines) == 1:
             lines.append("- nothing yet")
         return "\n".join(lines)
+
+
+def _reading_of(message: AIMessage) -> tuple[dict[str, Any] | None, Clarification | None]:
+    """The reading and the clarifying question a final message carries, if any."""
+    extra = message.additional_kwargs or {}
+    reading = extra.get("reading")
+    asked = extra.get("clarification")
+    clarification = Clarification.model_validate(asked) if isinstance(asked, dict) else None
+    return (dict(reading) if isinstance(reading, dict) else None), clarification
 
 
 def _is_model_failure(exc: Exception) -> bool:

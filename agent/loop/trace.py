@@ -23,6 +23,9 @@ and shows any other data compactly):
 - ``request``: ``text``, ``session``, ``provider``.
 - ``route``: ``route``, the offline router's decision (``intents``, ``stages``,
   ``language``, ``entities``).
+- ``reading``: ``reading``, the offline model's typed reading of the request (intents,
+  customers, audience, products, amounts, channels, what was carried over, what could not be
+  used, and the words each part came from).
 - ``model``: ``content`` and ``tool_calls`` (``[{name, args}]``) of one model turn.
 - ``tool_call``: ``id``, ``name``, ``args`` (validated).
 - ``tool_result``: ``id``, ``name``, ``summary`` (one line), ``result`` (the typed result).
@@ -54,6 +57,7 @@ logger = logging.getLogger(__name__)
 EventKind = Literal[
     "request",
     "route",
+    "reading",
     "model",
     "tool_call",
     "tool_result",

@@ -7,54 +7,16 @@ nothing here computes a new fact.
 
 from __future__ import annotations
 
-import tomllib
-from functools import cache
-from string import Template
 from typing import TYPE_CHECKING, Any
 
-from agent.settings import PROMPTS_DIR
+from agent.offline.phrases import capabilities, phrases, say, stage_note
+from agent.offline.saying import clarification, clarify_text, reading_line, reading_notes
 
 if TYPE_CHECKING:
     from agent.offline.routing import Route
     from agent.offline.turns import Turn
 
-PHRASES_FILE = PROMPTS_DIR / "offline_answers.toml"
-
-
-class _Phrase(Template):
-    """Only ``${name}`` is a placeholder; a bare ``$`` (as in "$5,000") is text."""
-
-    pattern = r"""
-    \$(?:
-      (?P<escaped>\$)(?=\{)              |
-      \{(?P<braced>[_a-z][_a-z0-9]*)\}   |
-      (?P<named>(?!))                    |
-      (?P<invalid>\{)
-    )
-    """  # type: ignore[assignment]
-
-
-@cache
-def _phrases() -> dict[str, dict[str, str]]:
-    with PHRASES_FILE.open("rb") as fh:
-        data: dict[str, dict[str, str]] = tomllib.load(fh)
-    return data
-
-
-def say(lang: str, key: str, **values: object) -> str:
-    """Render one phrase strictly (a missing variable raises ``KeyError``)."""
-    table = _phrases()["zh" if lang == "zh" else "en"]
-    return _Phrase(table[key]).substitute({k: str(v) for k, v in values.items()})
-
-
-def capabilities(lang: str) -> str:
-    """What the offline model can do, with example requests."""
-    return say(lang, "capabilities")
-
-
-def stage_note(stage: str, route: Route, n: int) -> str:
-    """The visible line shown while a stage runs."""
-    return say(route.language, f"stage_{stage}", n=n)
+__all__ = ["capabilities", "clarification", "compose", "explain", "say", "stage_note"]
 
 
 def _money(value: Any) -> str:
@@ -258,47 +220,59 @@ def _generic(lang: str, result: Any) -> str:
 
 
 def compose(route: Route, turn: Turn, earlier: list[Turn]) -> str:
-    """Write the final answer for a turn from its stages' tool results."""
+    """Write the final answer for a turn: the reading first, then the tool results."""
+    head = reading_line(route.reading)
+    notes = reading_notes(route.reading)
+    return "\n\n".join(part for part in (head, notes, _body(route, turn, earlier)) if part)
+
+
+def _body(route: Route, turn: Turn, earlier: list[Turn]) -> str:
     lang = route.language
+    reading = route.reading
+    if reading.decline:
+        reason = reading.decline_reason or reading.decline
+        key = f"decline_{reason}" if f"decline_{reason}" in phrases()["en"] else "decline_other"
+        return say(lang, key) + "\n\n" + capabilities(lang)
+    if route.clarify is not None:
+        return clarify_text(route)
     if "explain" in route.stages:
         return explain(route, earlier)
-    if not route.stages:
-        return say(lang, "not_understood") + "\n\n" + capabilities(lang)
     sections: list[str] = []
-    if "plan" in route.stages and not route.entities.budget:
-        sections.append(say(lang, "need_budget"))
     ran = {s.stage for s in turn.stages}
-    if ({"recommend", "draft"} & set(route.stages)) and not ({"recommend", "draft"} & ran):
-        if not route.entities.customer_ids and "find" not in ran:
-            sections.append(say(lang, "no_targets"))
+    if {"recommend", "draft"} & set(route.stages) and not {"recommend", "draft"} & ran:
+        sections.append(say(lang, "no_targets"))
     for stage in turn.stages:
         for call, message in zip(stage.calls, stage.results, strict=False):
             if message.status == "error":
                 sections.append(say(lang, "tool_failed", tool=call["name"], error=message.content))
                 continue
-            result = message.artifact
-            name = call["name"]
-            if name == "lookup_customer":
-                sections.append(_profile(lang, result))
-            elif name == "find_customers":
-                sections.append(_segment(lang, result))
-            elif name == "search_products":
-                sections.append(_search(lang, result, str(call["args"].get("query", ""))))
-            elif name == "recommend_products":
-                sections.append(_recommend(lang, result))
-            elif name == "optimize_campaign":
-                sections.append(_plan(lang, result, call["args"]))
-            elif name == "draft_message":
-                sections.append(_draft(lang, result))
-            elif name == "match_campaigns":
-                sections.append(_match(lang, result))
-            elif name == "audit_fairness":
-                sections.append(_audit(lang, result))
-            else:
-                sections.append(_generic(lang, result))
+            if stage.stage == "resolve":
+                continue  # said in the reading
+            sections.append(_section(lang, call, message.artifact))
     if not sections:
         sections.append(say(lang, "no_targets"))
     return "\n\n".join(sections)
+
+
+def _section(lang: str, call: dict[str, Any], result: Any) -> str:
+    name = call["name"]
+    if name == "lookup_customer":
+        return _profile(lang, result)
+    if name == "find_customers":
+        return _segment(lang, result)
+    if name == "search_products":
+        return _search(lang, result, str(call["args"].get("query", "")))
+    if name == "recommend_products":
+        return _recommend(lang, result)
+    if name == "optimize_campaign":
+        return _plan(lang, result, call["args"])
+    if name == "draft_message":
+        return _draft(lang, result)
+    if name == "match_campaigns":
+        return _match(lang, result)
+    if name == "audit_fairness":
+        return _audit(lang, result)
+    return _generic(lang, result)
 
 
 def _audit(lang: str, audit: Any) -> str:

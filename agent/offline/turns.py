@@ -32,7 +32,6 @@ class StageResult:
         ]
 
 
-
 class Turn:
     """One request and the stages already run for it, read back from the messages."""
 

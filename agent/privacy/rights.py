@@ -156,7 +156,8 @@ def export_customer(
                 export.traces.append(TraceRun(run_id=path.stem, events=events))
             continue
         records = [
-            r for r in (project_record(x, subject) for x in records_of(path, subject))
+            r
+            for r in (project_record(x, subject) for x in records_of(path, subject))
             if r is not DROP
         ]
         if records:
@@ -234,9 +235,7 @@ def forget_customer(
         after = _load(settings)
         report.data_version_after = after.version if after is not None else None
         report.leftovers = leftovers(settings, subject, extra_dirs=layout.extra_dirs)
-        logger.info(
-            "erased %s: %s (%d leftovers)", cid, report.by_place(), len(report.leftovers)
-        )
+        logger.info("erased %s: %s (%d leftovers)", cid, report.by_place(), len(report.leftovers))
     report.notes.append(
         "copies outside the data and state directories (batch --out elsewhere, downloads) "
         "are not touched unless given as extra directories; restart a running UI"

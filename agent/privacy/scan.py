@@ -234,9 +234,7 @@ def records_of(path: Path, subject: Subject) -> list[Any]:
             with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
                 out = []
                 for table, _rowid, row in sqlite_matches(db, subject):
-                    parsed = {
-                        k: _maybe_json(v) for k, v in row.items()
-                    }
+                    parsed = {k: _maybe_json(v) for k, v in row.items()}
                     out.append({"table": table, "row": parsed})
                 return out
         if suffix == ".parquet":
@@ -251,9 +249,11 @@ def records_of(path: Path, subject: Subject) -> list[Any]:
                 if subject.mentioned_in(line)
             ]
     except (OSError, ValueError, sqlite3.Error, pa.ArrowException) as exc:
-        return [f"unreadable file ({type(exc).__name__}: {exc})"] if file_mentions(
-            path, subject
-        ) else []
+        return (
+            [f"unreadable file ({type(exc).__name__}: {exc})"]
+            if file_mentions(path, subject)
+            else []
+        )
     if file_mentions(path, subject):
         return [f"binary file mentioning {subject.customer_id}"]
     return []

@@ -62,7 +62,10 @@ def erase_in_file(path: Path, place: Place, subject: Subject, apply: bool) -> Er
             if apply:
                 path.unlink()
             return ErasureStep(
-                place=place, path=str(path), removed=1, unit="files",
+                place=place,
+                path=str(path),
+                removed=1,
+                unit="files",
                 action="deleted (a file of unknown format mentioning the customer)",
             )
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -75,7 +78,10 @@ def erase_in_file(path: Path, place: Place, subject: Subject, apply: bool) -> Er
         if apply:
             path.unlink()
         return ErasureStep(
-            place=place, path=str(path), removed=1, unit="sessions",
+            place=place,
+            path=str(path),
+            removed=1,
+            unit="sessions",
             action="deleted (the conversation mentioned the customer)",
         )
     if suffix == ".jsonl":
@@ -90,7 +96,10 @@ def erase_in_file(path: Path, place: Place, subject: Subject, apply: bool) -> Er
         if apply:
             path.unlink()
         return ErasureStep(
-            place=place, path=str(path), removed=removed, unit=unit,
+            place=place,
+            path=str(path),
+            removed=removed,
+            unit=unit,
             action="deleted (nothing else was in it)",
         )
     if apply:
@@ -191,9 +200,7 @@ def _scrub_lines(text: str, subject: Subject) -> tuple[str | None, int, str]:
     return "\n".join(out) + ("\n" if out else ""), removed, "lines"
 
 
-def _erase_in_sqlite(
-    path: Path, place: Place, subject: Subject, apply: bool
-) -> ErasureStep | None:
+def _erase_in_sqlite(path: Path, place: Place, subject: Subject, apply: bool) -> ErasureStep | None:
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as ro:
             found = sqlite_matches(ro, subject)
@@ -217,6 +224,9 @@ def _erase_in_sqlite(
         finally:
             db.close()
     return ErasureStep(
-        place=place, path=str(path), removed=len(found), unit="rows",
+        place=place,
+        path=str(path),
+        removed=len(found),
+        unit="rows",
         action="rows deleted (secure_delete), database vacuumed, WAL truncated",
     )

@@ -80,7 +80,10 @@ def erase_in_other_tables(settings: Settings, subject: Subject, apply: bool) -> 
                 _write_parquet(path, frame[keep].reset_index(drop=True))
             steps.append(
                 ErasureStep(
-                    place="data files", path=str(path), removed=removed, unit="rows",
+                    place="data files",
+                    path=str(path),
+                    removed=removed,
+                    unit="rows",
                     action="rewritten without the customer's rows",
                 )
             )

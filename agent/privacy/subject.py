@@ -51,9 +51,7 @@ class Subject:
             {v for v in self.personal if len(v) >= (2 if _CJK.search(v) else MIN_VALUE_CHARS)},
             key=len,
         )
-        self._personal = [
-            re.compile(re.escape(v), re.IGNORECASE) for v in reversed(values)
-        ]
+        self._personal = [re.compile(re.escape(v), re.IGNORECASE) for v in reversed(values)]
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Subject:

@@ -139,8 +139,9 @@ class AppCallbacks:
         try:
             if not self.warmup.done.is_set():
                 pending = {"title": "⏳ Preparing the shop data", "status": "pending"}
-                yield {"chatbot": [*history, {"role": "assistant", "content": "",
-                                              "metadata": pending}]}
+                yield {
+                    "chatbot": [*history, {"role": "assistant", "content": "", "metadata": pending}]
+                }
                 self.warmup.done.wait()
             for step in self.runner.stream(text, session=sess.session_id):
                 history = views.apply_update(history, step)
@@ -156,8 +157,11 @@ class AppCallbacks:
         if final is None:
             return
         seconds = time.perf_counter() - started
-        out: UIValues = {"chatbot": history, "state": sess,
-                         "run_md": views.run_info(final, seconds)}
+        out: UIValues = {
+            "chatbot": history,
+            "state": sess,
+            "run_md": views.run_info(final, seconds),
+        }
         out.update(self.panels_for(final))
         if final.drafts:
             sess.drafts = views.add_drafts(sess.drafts, final.drafts, run_id=final.run_id)
@@ -249,8 +253,15 @@ class AppCallbacks:
         del out["picker"]
         return out
 
-    def save(self, key: str | None, subject: str, preheader: str, title: str, body: str,
-             sess: views.SessionView) -> UIValues:
+    def save(
+        self,
+        key: str | None,
+        subject: str,
+        preheader: str,
+        title: str,
+        body: str,
+        sess: views.SessionView,
+    ) -> UIValues:
         """Apply the edited text, re-check it with the guard and record the edit."""
         item = views.find_draft(sess.drafts, key)
         if item is None:
@@ -259,11 +270,15 @@ class AppCallbacks:
         edited = views.edit_draft(item, changes, self.recheck)
         sess.drafts = views.replace_item(sess.drafts, edited)
         if edited.edited and edited.draft is not item.draft:
-            self.record(edited.run_id, "edit", {
-                "draft_id": edited.key,
-                "guard_passed": views.guard_passed(edited.draft),
-                "problems": views.guard_problem_codes(edited.draft),
-            })
+            self.record(
+                edited.run_id,
+                "edit",
+                {
+                    "draft_id": edited.key,
+                    "guard_passed": views.guard_passed(edited.draft),
+                    "problems": views.guard_problem_codes(edited.draft),
+                },
+            )
         return {**self.draft_view(sess, key), "state": sess}
 
     def approve(self, key: str | None, sess: views.SessionView) -> UIValues:
@@ -297,11 +312,17 @@ class AppCallbacks:
             )
         except Exception as exc:
             logger.exception("export failed (session %s)", sess.session_id)
-            return {"export_md": views.friendly_error(exc), "csv_file": hidden,
-                    "jsonl_file": hidden}
+            return {
+                "export_md": views.friendly_error(exc),
+                "csv_file": hidden,
+                "jsonl_file": hidden,
+            }
         if paths is None:
-            return {"export_md": "_Approve at least one draft to export it._",
-                    "csv_file": hidden, "jsonl_file": hidden}
+            return {
+                "export_md": "_Approve at least one draft to export it._",
+                "csv_file": hidden,
+                "jsonl_file": hidden,
+            }
         approved = [d for d in sess.drafts if d.status == "approved"]
         self._record_export(approved, [p.name for p in paths])
         return {

@@ -76,9 +76,7 @@ def segment_filters(draw: st.DrawFn, categories: list[str], cities: list[str]) -
         draw(st.none() | st.floats(0, 1, allow_nan=False)),
         draw(st.none() | st.floats(0, 1, allow_nan=False)),
     )
-    days = _range(
-        draw(st.none() | st.integers(0, 400)), draw(st.none() | st.integers(0, 400))
-    )
+    days = _range(draw(st.none() | st.integers(0, 400)), draw(st.none() | st.integers(0, 400)))
     spend = _range(
         draw(st.none() | st.floats(0, 3000, allow_nan=False)),
         draw(st.none() | st.floats(0, 3000, allow_nan=False)),
@@ -223,10 +221,10 @@ def test_plans_select_only_consenting_customers(
     @given(
         budget=st.floats(20, 20000, allow_nan=False),
         goal=st.sampled_from(["revenue", "conversions", "profit"]),
-        channels=st.none() | st.lists(st.sampled_from(CHANNELS), min_size=1, max_size=3,
-                                      unique=True),
-        segments=st.none() | st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=3,
-                                       unique=True),
+        channels=st.none()
+        | st.lists(st.sampled_from(CHANNELS), min_size=1, max_size=3, unique=True),
+        segments=st.none()
+        | st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=3, unique=True),
         consent_channel=st.none() | st.sampled_from(CHANNELS),
         offer=st.booleans(),
         cap=st.none() | st.sampled_from([0, 7, 30]),

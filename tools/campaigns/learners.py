@@ -67,15 +67,25 @@ def profile_features(table: pd.DataFrame) -> pd.DataFrame:
 
 def _classifier(min_leaf: int) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
-        max_iter=100, learning_rate=0.05, max_depth=3, min_samples_leaf=min_leaf,
-        l2_regularization=1.0, categorical_features="from_dtype", random_state=0,
+        max_iter=100,
+        learning_rate=0.05,
+        max_depth=3,
+        min_samples_leaf=min_leaf,
+        l2_regularization=1.0,
+        categorical_features="from_dtype",
+        random_state=0,
     )
 
 
 def _regressor(min_leaf: int) -> HistGradientBoostingRegressor:
     return HistGradientBoostingRegressor(
-        max_iter=100, learning_rate=0.05, max_depth=3, min_samples_leaf=min_leaf,
-        l2_regularization=1.0, categorical_features="from_dtype", random_state=0,
+        max_iter=100,
+        learning_rate=0.05,
+        max_depth=3,
+        min_samples_leaf=min_leaf,
+        l2_regularization=1.0,
+        categorical_features="from_dtype",
+        random_state=0,
     )
 
 
@@ -114,7 +124,10 @@ class TLearnerUplift:
     value: _ValueModel = field(default_factory=_ValueModel)
 
     def fit(
-        self, x: pd.DataFrame, arm: npt.NDArray[Any], event: npt.NDArray[Any],
+        self,
+        x: pd.DataFrame,
+        arm: npt.NDArray[Any],
+        event: npt.NDArray[Any],
         value: npt.NDArray[Any] | None = None,
     ) -> TLearnerUplift:
         """Fit one event model per arm (and the value model when values are given)."""
@@ -137,7 +150,8 @@ class TLearnerUplift:
             base = self.event_models[self.control].predict_proba(x)[:, 1]
             return {
                 a: m.predict_proba(x)[:, 1] - base
-                for a, m in self.event_models.items() if a != self.control
+                for a, m in self.event_models.items()
+                if a != self.control
             }
 
     def value_per_event(self, x: pd.DataFrame) -> FloatArray:
@@ -156,7 +170,10 @@ class ProportionalUplift:
     value: _ValueModel = field(default_factory=_ValueModel)
 
     def fit(
-        self, x: pd.DataFrame, arm: npt.NDArray[Any], event: npt.NDArray[Any],
+        self,
+        x: pd.DataFrame,
+        arm: npt.NDArray[Any],
+        event: npt.NDArray[Any],
         value: npt.NDArray[Any] | None = None,
     ) -> ProportionalUplift:
         """Fit the pooled event model, the lifts and (given values) the value model."""
@@ -223,7 +240,9 @@ def fit_channel_models(
             continue
         x = features.loc[r["customer_id"].to_numpy()]
         models[ch] = build_learner(kind).fit(
-            x, r["group"].to_numpy(dtype=object), r["converted"].to_numpy(),
+            x,
+            r["group"].to_numpy(dtype=object),
+            r["converted"].to_numpy(),
             r["revenue"].to_numpy(np.float64),
         )
     return models, notes

@@ -54,23 +54,52 @@ def match_campaigns(
         active = bool(start <= as_of <= end)
         if not (active or include_inactive):
             continue
-        matches.append(_match_one(camp, active, row, segment, tops, last_ts, as_of, cap_days,
-                                  mine, model, str(shop.meta.get("currency") or "USD")))
+        matches.append(
+            _match_one(
+                camp,
+                active,
+                row,
+                segment,
+                tops,
+                last_ts,
+                as_of,
+                cap_days,
+                mine,
+                model,
+                str(shop.meta.get("currency") or "USD"),
+            )
+        )
     matches.sort(key=lambda m: (not m.eligible, not m.active, -m.fit_score, m.campaign_id))
     if not matches:
-        message = (f"no campaign is running on {as_of:%Y-%m-%d}" if not include_inactive
-                   else "the shop has no campaigns")
+        message = (
+            f"no campaign is running on {as_of:%Y-%m-%d}"
+            if not include_inactive
+            else "the shop has no campaigns"
+        )
     else:
         ok = sum(m.eligible for m in matches)
         message = f"{ok} of {len(matches)} campaign(s) can reach {cid} now"
-    return CampaignMatchResult(customer_id=cid, segment=segment, as_of=as_of.to_pydatetime(),
-                               matches=matches, message=message)
+    return CampaignMatchResult(
+        customer_id=cid,
+        segment=segment,
+        as_of=as_of.to_pydatetime(),
+        matches=matches,
+        message=message,
+    )
 
 
 def _match_one(
-    camp: Any, active: bool, row: pd.Series, segment: str, tops: list[str],
-    last: pd.Timestamp | None, as_of: pd.Timestamp, cap_days: int, mine: pd.DataFrame,
-    model: UpliftModel, currency: str,
+    camp: Any,
+    active: bool,
+    row: pd.Series,
+    segment: str,
+    tops: list[str],
+    last: pd.Timestamp | None,
+    as_of: pd.Timestamp,
+    cap_days: int,
+    mine: pd.DataFrame,
+    model: UpliftModel,
+    currency: str,
 ) -> CampaignMatch:
     reasons: list[str] = []
     blockers: list[str] = []
@@ -81,13 +110,17 @@ def _match_one(
         reasons.append(f"consented to {ch}")
     if camp.campaign_id in mine.index:
         grp = str(mine.loc[camp.campaign_id, "group"])
-        blockers.append("held out as control in this campaign's test (contacting would spoil it)"
-                        if grp == "control" else "already received this campaign")
+        blockers.append(
+            "held out as control in this campaign's test (contacting would spoil it)"
+            if grp == "control"
+            else "already received this campaign"
+        )
     if cap_days and last is not None and last >= as_of - pd.Timedelta(days=cap_days):
         blockers.append(f"contacted on {last:%Y-%m-%d}, within the {cap_days}-day frequency cap")
     if not active:
-        blockers.append(f"not running on {as_of:%Y-%m-%d} ({camp.start_at:%Y-%m-%d} to "
-                        f"{camp.end_at:%Y-%m-%d})")
+        blockers.append(
+            f"not running on {as_of:%Y-%m-%d} ({camp.start_at:%Y-%m-%d} to {camp.end_at:%Y-%m-%d})"
+        )
     targets = [str(s) for s in camp.target_segments]
     if not targets:
         seg_fit = 0.5
@@ -106,8 +139,10 @@ def _match_one(
         reasons.append(f"interested in {', '.join(overlap)}, which the campaign features")
     else:
         cat_fit = 0.0
-        reasons.append(f"features {', '.join(cats)}, not among their top categories "
-                       f"({', '.join(tops) or 'none yet'})")
+        reasons.append(
+            f"features {', '.join(cats)}, not among their top categories "
+            f"({', '.join(tops) or 'none yet'})"
+        )
     est = model.estimate(segment, ch, float(camp.discount_pct))
     if est is None:
         up_fit = 0.5
@@ -122,13 +157,22 @@ def _match_one(
         )
     fit = float(np.mean([seg_fit, cat_fit, up_fit]))
     return CampaignMatch(
-        campaign_id=str(camp.campaign_id), name=str(camp.name), channel=ch,
-        offer=str(camp.offer), start_at=camp.start_at.to_pydatetime(),
-        end_at=camp.end_at.to_pydatetime(), active=active, eligible=not blockers,
-        fit_score=round(fit, 3), reasons=reasons, blockers=blockers,
-        expected_conversion_uplift_pts=None if est is None else round(
-            est.conversion_uplift * 100, 3),
+        campaign_id=str(camp.campaign_id),
+        name=str(camp.name),
+        channel=ch,
+        offer=str(camp.offer),
+        start_at=camp.start_at.to_pydatetime(),
+        end_at=camp.end_at.to_pydatetime(),
+        active=active,
+        eligible=not blockers,
+        fit_score=round(fit, 3),
+        reasons=reasons,
+        blockers=blockers,
+        expected_conversion_uplift_pts=None
+        if est is None
+        else round(est.conversion_uplift * 100, 3),
         expected_revenue_uplift=None if est is None else round(est.revenue_uplift, 3),
-        expected_revenue_uplift_ci=None if est is None else (
-            round(est.revenue_ci[0], 3), round(est.revenue_ci[1], 3)),
+        expected_revenue_uplift_ci=None
+        if est is None
+        else (round(est.revenue_ci[0], 3), round(est.revenue_ci[1], 3)),
     )

@@ -54,7 +54,8 @@ class ChannelCost(Strict):
 
     channel: Channel
     cost_per_contact: float | None = Field(
-        default=None, ge=0,
+        default=None,
+        ge=0,
         description="Cost of one message; omit to use the median of past campaigns.",
     )
 
@@ -64,14 +65,18 @@ class OfferOption(Strict):
 
     name: str = Field(default="no offer", description='e.g. "no offer", "15% off".')
     discount_pct: float | None = Field(
-        default=None, ge=0, lt=100,
+        default=None,
+        ge=0,
+        lt=100,
         description="Discount in percent (read from the name if omitted).",
     )
     cost_per_conversion: float = Field(
         default=0.0, ge=0, description="Cost paid for each converting customer (e.g. a gift)."
     )
     cost_share_of_revenue: float = Field(
-        default=0.0, ge=0, le=1,
+        default=0.0,
+        ge=0,
+        le=1,
         description="Cost as a share of the revenue of converting customers (e.g. a voucher).",
     )
 

@@ -115,7 +115,8 @@ def resolve_offers(
         return [ResolvedOffer("no offer", 0.0, 0.0, 0.0)]
     known = {
         str(o).strip().lower(): float(d)
-        for o, d in zip(campaigns["offer"], campaigns["discount_pct"], strict=True) if str(o)
+        for o, d in zip(campaigns["offer"], campaigns["discount_pct"], strict=True)
+        if str(o)
     }
     out: list[ResolvedOffer] = []
     seen: set[str] = set()
@@ -144,9 +145,11 @@ def resolve_offers(
                 )
         if discount >= 100:
             raise ToolInputError(f"offers[{i}].discount_pct: must be below 100, got {discount:g}")
-        out.append(ResolvedOffer(
-            name, float(discount), offer.cost_per_conversion, offer.cost_share_of_revenue
-        ))
+        out.append(
+            ResolvedOffer(
+                name, float(discount), offer.cost_per_conversion, offer.cost_share_of_revenue
+            )
+        )
     return out
 
 
@@ -193,13 +196,18 @@ def _empty_message(elig: Eligibility, channels: list[str], cap_days: int) -> str
         return "no customer matches the audience filter"
     parts = []
     if elig.excluded["frequency_cap"]:
-        parts.append(f"{elig.excluded['frequency_cap']:,} were contacted in the last "
-                     f"{cap_days} days (frequency cap)")
+        parts.append(
+            f"{elig.excluded['frequency_cap']:,} were contacted in the last "
+            f"{cap_days} days (frequency cap)"
+        )
     if elig.excluded["no_consent"]:
-        parts.append(f"{elig.excluded['no_consent']:,} have no consent for "
-                     f"{' or '.join(channels) or 'any allowed channel'}")
-    return (f"all {elig.audience_size:,} customers of the audience were excluded: "
-            + "; ".join(parts))
+        parts.append(
+            f"{elig.excluded['no_consent']:,} have no consent for "
+            f"{' or '.join(channels) or 'any allowed channel'}"
+        )
+    return f"all {elig.audience_size:,} customers of the audience were excluded: " + "; ".join(
+        parts
+    )
 
 
 def optimize_campaign(
@@ -242,8 +250,9 @@ def optimize_campaign(
     shop, profiles, model = deps.shop, deps.profiles, deps.uplift
     currency = str(shop.meta.get("currency") or "USD")
     as_of = profile_as_of(shop)
-    cap_days = deps.config.frequency_cap_days if frequency_cap_days is None else (
-        frequency_cap_days)
+    cap_days = (
+        deps.config.frequency_cap_days if frequency_cap_days is None else (frequency_cap_days)
+    )
     if cap_days < 0:
         raise ToolInputError(f"frequency_cap_days: must be 0 or more, got {cap_days}")
     costs, channel_notes = resolve_channel_costs(channels, shop.campaigns, model)
@@ -273,7 +282,8 @@ def optimize_campaign(
     rev, rev_lo, rev_hi = interval_total(rows, "incremental_revenue")
     cost = float(sum(r.cost for r in rows))
     totals = PlanTotals(
-        contacts=int(alloc.contacts.sum()), cost=round(cost, 2),
+        contacts=int(alloc.contacts.sum()),
+        cost=round(cost, 2),
         incremental_conversions=round(conv, 3),
         incremental_conversions_ci=(round(conv_lo, 3), round(conv_hi, 3)),
         incremental_revenue=round(rev, 2),
@@ -289,12 +299,17 @@ def optimize_campaign(
     elif elig.eligible == 0:
         message = _empty_message(elig, usable, cap_days)
     elif totals.contacts == 0:
-        message = ("no contact is expected to add to the goal at this budget "
-                   f"(cheapest cell costs {min(c.cost for c in cells):,.4g} {currency})"
-                   if cells else "no measured uplift for the eligible customers")
+        message = (
+            "no contact is expected to add to the goal at this budget "
+            f"(cheapest cell costs {min(c.cost for c in cells):,.4g} {currency})"
+            if cells
+            else "no measured uplift for the eligible customers"
+        )
     else:
-        message = (f"{totals.contacts:,} of {elig.eligible:,} eligible customers contacted "
-                   f"across {len(rows)} segment x channel x offer cells")
+        message = (
+            f"{totals.contacts:,} of {elig.eligible:,} eligible customers contacted "
+            f"across {len(rows)} segment x channel x offer cells"
+        )
     # Every plan carries its fairness audit: selection among the eligible customers.
     eligible_ids = {c for group in elig.members for c in group}
     population = shop.customers[shop.customers["customer_id"].isin(eligible_ids)]
@@ -303,17 +318,27 @@ def optimize_campaign(
     )
     return CampaignPlan(
         fairness=fairness,
-        goal=goal, budget=budget, currency=currency, as_of=as_of.to_pydatetime(),
-        audience_size=elig.audience_size, eligible=elig.eligible, rows=rows, totals=totals,
-        marginal_return=marginal, marginal_note=marginal_note,
+        goal=goal,
+        budget=budget,
+        currency=currency,
+        as_of=as_of.to_pydatetime(),
+        audience_size=elig.audience_size,
+        eligible=elig.eligible,
+        rows=rows,
+        totals=totals,
+        marginal_return=marginal,
+        marginal_note=marginal_note,
         what_if=what_if_curve(problem, cells) if cells else [],
-        selected=selected, excluded=dict(elig.excluded),
+        selected=selected,
+        excluded=dict(elig.excluded),
         assumptions=_assumptions(cells, model, channel_notes, goal),
-        constraints=_constraints(budget, costs, resolved, capacity, min_share, max_share,
-                                 cap_days, audience, currency),
+        constraints=_constraints(
+            budget, costs, resolved, capacity, min_share, max_share, cap_days, audience, currency
+        ),
         message=message,
-        solver=SolverInfo(status=alloc.status, variables=problem.n_cells,
-                          seconds=round(alloc.seconds, 4)),
+        solver=SolverInfo(
+            status=alloc.status, variables=problem.n_cells, seconds=round(alloc.seconds, 4)
+        ),
     )
 
 
@@ -334,8 +359,10 @@ def _assumptions(
         "totals' intervals treat cells as independent",
     ]
     if goal == "profit":
-        out.append("profit = incremental revenue - message and offer costs (no product margins "
-                   "in the data)")
+        out.append(
+            "profit = incremental revenue - message and offer costs (no product margins "
+            "in the data)"
+        )
     notes = sorted({c.estimate.note for c in cells if "never measured" in c.estimate.note})
     out.extend(notes)
     out.extend(channel_notes)
@@ -344,21 +371,31 @@ def _assumptions(
 
 
 def _constraints(
-    budget: float, costs: dict[str, float], offers: list[ResolvedOffer], capacity: dict[str, int],
-    min_share: dict[str, float], max_share: dict[str, float], cap_days: int,
-    audience: SegmentFilter | None, currency: str,
+    budget: float,
+    costs: dict[str, float],
+    offers: list[ResolvedOffer],
+    capacity: dict[str, int],
+    min_share: dict[str, float],
+    max_share: dict[str, float],
+    cap_days: int,
+    audience: SegmentFilter | None,
+    currency: str,
 ) -> list[str]:
     out = [
         f"budget: at most {budget:,.2f} {currency}",
         "at most one message per customer in this campaign",
         "a customer is only messaged on a channel they consented to",
         "channel costs per message: " + ", ".join(f"{c} {v:,.4g}" for c, v in costs.items()),
-        "offers: " + ", ".join(
+        "offers: "
+        + ", ".join(
             o.name + (f" ({o.discount_pct:g}% off)" if o.discount_pct else "") for o in offers
         ),
     ]
-    out.append(f"frequency cap: nobody contacted in the last {cap_days} days" if cap_days
-               else "no frequency cap")
+    out.append(
+        f"frequency cap: nobody contacted in the last {cap_days} days"
+        if cap_days
+        else "no frequency cap"
+    )
     out.extend(f"{ch}: at most {n:,} messages" for ch, n in capacity.items())
     out.extend(f"{s}: at least {v:.0%} of the budget" for s, v in min_share.items())
     out.extend(f"{s}: at most {v:.0%} of the budget" for s, v in max_share.items())

@@ -92,9 +92,11 @@ def build_eligibility(
     excluded["no_consent"] = int((~capped & ~any_consent).sum())
     keep = ~capped & any_consent
     rows = table.loc[keep]
-    pattern = consent.loc[keep].apply(
-        lambda r: tuple(ch for ch in channels if r[ch]), axis=1
-    ) if len(rows) else pd.Series(dtype=object)
+    pattern = (
+        consent.loc[keep].apply(lambda r: tuple(ch for ch in channels if r[ch]), axis=1)
+        if len(rows)
+        else pd.Series(dtype=object)
+    )
     frame = pd.DataFrame({"segment": rows["segment"].astype(str), "pattern": pattern})
     segments: list[str] = []
     patterns: list[tuple[str, ...]] = []
@@ -121,7 +123,10 @@ class Cell:
 
 
 def build_cells(
-    elig: Eligibility, model: UpliftModel, goal: Goal, channel_costs: dict[str, float],
+    elig: Eligibility,
+    model: UpliftModel,
+    goal: Goal,
+    channel_costs: dict[str, float],
     offers: list[ResolvedOffer],
 ) -> list[Cell]:
     """Value and cost per contact of every group x consented channel x offer."""
@@ -147,8 +152,12 @@ def build_cells(
 
 
 def build_problem(
-    elig: Eligibility, cells: list[Cell], budget: float, capacity: dict[str, int],
-    min_share: dict[str, float], max_share: dict[str, float],
+    elig: Eligibility,
+    cells: list[Cell],
+    budget: float,
+    capacity: dict[str, int],
+    min_share: dict[str, float],
+    max_share: dict[str, float],
 ) -> AllocationProblem:
     """The allocation problem over the cells."""
     return AllocationProblem(
@@ -185,8 +194,13 @@ def assign_customers(scores: FloatArray, quota: npt.NDArray[np.int64]) -> npt.ND
     per_customer = coo_matrix((np.ones(n * m), (rows, cols)), shape=(n, n * m))
     per_cell = coo_matrix((np.ones(n * m), (np.tile(np.arange(m), n), cols)), shape=(m, n * m))
     res = linprog(
-        -scores.ravel(), A_ub=per_customer, b_ub=np.ones(n), A_eq=per_cell,
-        b_eq=quota.astype(np.float64), bounds=(0, 1), method="highs-ds",
+        -scores.ravel(),
+        A_ub=per_customer,
+        b_ub=np.ones(n),
+        A_eq=per_cell,
+        b_eq=quota.astype(np.float64),
+        bounds=(0, 1),
+        method="highs-ds",
     )
     if res.x is None:
         raise RuntimeError(f"customer assignment failed: {res.message}")
@@ -198,7 +212,11 @@ def assign_customers(scores: FloatArray, quota: npt.NDArray[np.int64]) -> npt.ND
 
 
 def select_customers(
-    elig: Eligibility, cells: list[Cell], alloc: Allocation, model: UpliftModel, goal: Goal,
+    elig: Eligibility,
+    cells: list[Cell],
+    alloc: Allocation,
+    model: UpliftModel,
+    goal: Goal,
     value_90d: pd.Series,
 ) -> list[SelectedContact]:
     """Pick the customers of every group for its cells, best individual uplift first."""
@@ -215,8 +233,11 @@ def select_customers(
         columns = []
         for k in ks:
             cell = cells[k]
-            cell_up = cell.estimate.conversion_uplift if metric == "conversions" else (
-                cell.estimate.revenue_uplift)
+            cell_up = (
+                cell.estimate.conversion_uplift
+                if metric == "conversions"
+                else (cell.estimate.revenue_uplift)
+            )
             score = model.score(ids, cell.channel, metric, cell_up)
             columns.append((score if score is not None else np.full(len(ids), cell_up)) + fallback)
         scores = np.column_stack(columns)
@@ -226,10 +247,15 @@ def select_customers(
             if j < 0:
                 continue
             cell = cells[ks[j]]
-            selected.append(SelectedContact(
-                customer_id=ids[i], segment=cell.segment, channel=cell.channel,
-                offer=cell.offer.name, score=round(float(scores[i, j]), 6),
-            ))
+            selected.append(
+                SelectedContact(
+                    customer_id=ids[i],
+                    segment=cell.segment,
+                    channel=cell.channel,
+                    offer=cell.offer.name,
+                    score=round(float(scores[i, j]), 6),
+                )
+            )
     selected.sort(key=lambda s: (-s.score, s.customer_id))
     return selected
 
@@ -239,7 +265,10 @@ def _pts(x: float) -> str:
 
 
 def build_rows(
-    elig: Eligibility, cells: list[Cell], alloc: Allocation, currency: str,
+    elig: Eligibility,
+    cells: list[Cell],
+    alloc: Allocation,
+    currency: str,
     capacity: dict[str, int],
 ) -> list[PlanRow]:
     """One row per segment x channel x offer with contacts, with its reason."""
@@ -268,8 +297,11 @@ def build_rows(
         c_lo, c_hi = est.conversion_ci
         r_lo, r_hi = est.revenue_ci
         reachable = reach.get((seg, ch), 0)
-        lead = (f"{seg} customers respond best to {ch}" if best.get(seg) == (ch, offer)
-                else f"{seg} customers also get {ch}")
+        lead = (
+            f"{seg} customers respond best to {ch}"
+            if best.get(seg) == (ch, offer)
+            else f"{seg} customers also get {ch}"
+        )
         offer_txt = "" if offer == "no offer" else f" with {offer}"
         if n >= reachable:
             limit = "all of them chosen"
@@ -279,8 +311,10 @@ def build_rows(
             limit = f"{n:,} chosen, the ones the individual model ranks highest"
         note = ""
         if est.shrinkage >= 0.5:
-            note = (f"; small sample ({est.n_treatment + est.n_control:,} in past tests), "
-                    f"pulled toward the {ch} average")
+            note = (
+                f"; small sample ({est.n_treatment + est.n_control:,} in past tests), "
+                f"pulled toward the {ch} average"
+            )
         if est.note and "never measured" not in est.note:  # offer notes go to assumptions
             note += f"; {est.note}"
         reason = (
@@ -288,17 +322,23 @@ def build_rows(
             f"{_pts(c_lo)} to {_pts(c_hi)}; {est.revenue_uplift:+,.2f} {currency} revenue per "
             f"message); {reachable:,} reachable with consent, {limit}{note}"
         )
-        rows.append(PlanRow(
-            segment=seg, channel=ch, offer=offer, contacts=n, reachable=reachable,
-            cost=round(cost, 2),
-            conversion_uplift_pts=round(est.conversion_uplift * 100, 3),
-            conversion_uplift_ci_pts=(round(c_lo * 100, 3), round(c_hi * 100, 3)),
-            incremental_conversions=round(n * est.conversion_uplift, 3),
-            incremental_conversions_ci=(round(n * c_lo, 3), round(n * c_hi, 3)),
-            incremental_revenue=round(n * est.revenue_uplift, 2),
-            incremental_revenue_ci=(round(n * r_lo, 2), round(n * r_hi, 2)),
-            reason=reason,
-        ))
+        rows.append(
+            PlanRow(
+                segment=seg,
+                channel=ch,
+                offer=offer,
+                contacts=n,
+                reachable=reachable,
+                cost=round(cost, 2),
+                conversion_uplift_pts=round(est.conversion_uplift * 100, 3),
+                conversion_uplift_ci_pts=(round(c_lo * 100, 3), round(c_hi * 100, 3)),
+                incremental_conversions=round(n * est.conversion_uplift, 3),
+                incremental_conversions_ci=(round(n * c_lo, 3), round(n * c_hi, 3)),
+                incremental_revenue=round(n * est.revenue_uplift, 2),
+                incremental_revenue_ci=(round(n * r_lo, 2), round(n * r_hi, 2)),
+                reason=reason,
+            )
+        )
     rows.sort(key=lambda r: (-r.incremental_revenue, r.segment, r.channel))
     return rows
 
@@ -306,8 +346,10 @@ def build_rows(
 def interval_total(rows: list[PlanRow], field: str) -> tuple[float, float, float]:
     """Sum of a row quantity and its 95% interval (row variances added)."""
     total = sum(float(getattr(r, field)) for r in rows)
-    var = sum(((getattr(r, f"{field}_ci")[1] - getattr(r, f"{field}_ci")[0]) / (2 * Z95)) ** 2
-              for r in rows)
+    var = sum(
+        ((getattr(r, f"{field}_ci")[1] - getattr(r, f"{field}_ci")[0]) / (2 * Z95)) ** 2
+        for r in rows
+    )
     half = Z95 * float(np.sqrt(var))
     return total, total - half, total + half
 
@@ -322,18 +364,30 @@ def what_if_curve(problem: AllocationProblem, cells: list[Cell]) -> list[WhatIfP
         try:
             alloc = solve_allocation(problem.with_budget(budget))
         except InfeasibleAllocationError:
-            points.append(WhatIfPoint(
-                budget=round(budget, 2), share_of_budget=share, contacts=None, cost=None,
-                expected_return=None, incremental_revenue=None, incremental_conversions=None,
-            ))
+            points.append(
+                WhatIfPoint(
+                    budget=round(budget, 2),
+                    share_of_budget=share,
+                    contacts=None,
+                    cost=None,
+                    expected_return=None,
+                    incremental_revenue=None,
+                    incremental_conversions=None,
+                )
+            )
             continue
         x = alloc.contacts.astype(np.float64)
-        points.append(WhatIfPoint(
-            budget=round(budget, 2), share_of_budget=share, contacts=int(x.sum()),
-            cost=round(alloc.cost, 2), expected_return=round(alloc.objective, 4),
-            incremental_revenue=round(float(rev @ x), 2),
-            incremental_conversions=round(float(conv @ x), 3),
-        ))
+        points.append(
+            WhatIfPoint(
+                budget=round(budget, 2),
+                share_of_budget=share,
+                contacts=int(x.sum()),
+                cost=round(alloc.cost, 2),
+                expected_return=round(alloc.objective, 4),
+                incremental_revenue=round(float(rev @ x), 2),
+                incremental_conversions=round(float(conv @ x), 3),
+            )
+        )
     return points
 
 
@@ -349,8 +403,11 @@ def marginal_return(
     except InfeasibleAllocationError as exc:
         return None, f"cannot re-solve at a larger budget: {exc}"
     gain = (more.objective - alloc.objective) / step
-    unit = {"revenue": f"{currency} of incremental revenue", "conversions": "conversions",
-            "profit": f"{currency} of profit"}[goal]
+    unit = {
+        "revenue": f"{currency} of incremental revenue",
+        "conversions": "conversions",
+        "profit": f"{currency} of profit",
+    }[goal]
     if gain <= 1e-12:
         left = problem.budget - alloc.cost
         return 0.0, (

@@ -98,8 +98,15 @@ class AllocationProblem:
     def with_budget(self, budget: float) -> AllocationProblem:
         """The same problem at another budget."""
         return AllocationProblem(
-            self.group_size, self.group_segment, self.cell_group, self.cell_channel,
-            self.value, self.cost, budget, dict(self.capacity), dict(self.min_share),
+            self.group_size,
+            self.group_segment,
+            self.cell_group,
+            self.cell_channel,
+            self.value,
+            self.cost,
+            budget,
+            dict(self.capacity),
+            dict(self.min_share),
             dict(self.max_share),
         )
 
@@ -165,8 +172,7 @@ def _check_shares(problem: AllocationProblem) -> None:
         if hi is not None and lo > hi + 1e-12:
             raise InfeasibleAllocationError(
                 f"min_segment_share[{seg}]",
-                f"min_segment_share[{seg}] ({lo:.0%}) is above max_segment_share[{seg}] "
-                f"({hi:.0%})",
+                f"min_segment_share[{seg}] ({lo:.0%}) is above max_segment_share[{seg}] ({hi:.0%})",
             )
     segments = problem.cell_segment()
     max_cost = np.zeros(len(problem.group_size))
@@ -215,7 +221,8 @@ def _build(problem: AllocationProblem) -> tuple[FloatArray, list[LinearConstrain
         upper = np.where(channels == ch, np.minimum(upper, cap), upper)
     with np.errstate(divide="ignore"):
         by_budget = np.where(
-            problem.cost > 0, np.floor(problem.budget / np.maximum(problem.cost, 1e-300) + 1e-9),
+            problem.cost > 0,
+            np.floor(problem.budget / np.maximum(problem.cost, 1e-300) + 1e-9),
             np.inf,
         )
     upper = np.minimum(upper, by_budget)
@@ -344,7 +351,8 @@ def greedy_allocation(problem: AllocationProblem) -> Allocation:
     start = time.perf_counter()
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(
-            problem.cost > 0, problem.value / problem.cost,
+            problem.cost > 0,
+            problem.value / problem.cost,
             np.where(problem.value > 0, np.inf, -np.inf),
         )
     left_group = problem.group_size.astype(np.int64).copy()

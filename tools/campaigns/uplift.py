@@ -47,8 +47,14 @@ if TYPE_CHECKING:
     from tools.customers.profiles import ProfileStore
     from tools.shop.store import ShopData
 
-__all__ = ["Z95", "GoalMetric", "UpliftEstimate", "UpliftModel", "build_uplift_model",
-           "load_uplift_model"]
+__all__ = [
+    "Z95",
+    "GoalMetric",
+    "UpliftEstimate",
+    "UpliftModel",
+    "build_uplift_model",
+    "load_uplift_model",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +161,9 @@ class UpliftModel:
             level: {
                 tuple(row[k] for k in LEVEL_KEYS[level]): _row_to_estimate(row, level)
                 for _, row in frame.iterrows()
-            } if len(frame) else {}
+            }
+            if len(frame)
+            else {}
             for level, frame in cells.items()
         }
 
@@ -191,12 +199,17 @@ class UpliftModel:
             return None
         est = self._est.get("segment_channel", {}).get((segment, channel))
         if est is None:
-            est = base.model_copy(update={
-                "segment": segment, "measured": False, "raw_conversion_uplift": None,
-                "raw_revenue_uplift": None, "shrinkage": 1.0,
-                "note": f"no {segment} customer was in a randomised {channel} campaign; "
-                        f"the {channel} average is used",
-            })
+            est = base.model_copy(
+                update={
+                    "segment": segment,
+                    "measured": False,
+                    "raw_conversion_uplift": None,
+                    "raw_revenue_uplift": None,
+                    "shrinkage": 1.0,
+                    "note": f"no {segment} customer was in a randomised {channel} campaign; "
+                    f"the {channel} average is used",
+                }
+            )
         if discount_pct is None:
             return est
         offer = self._est.get("offer", {}).get((segment, channel, float(discount_pct)))
@@ -250,13 +263,15 @@ def _rescale_discount(est: UpliftEstimate, discount: float) -> UpliftEstimate:
         f"the measured offers (avg {measured:.0f}% off), with orders worth their own price"
     )
     lo, hi = est.revenue_ci
-    return est.model_copy(update={
-        "discount_pct": discount,
-        "revenue_per_order": est.revenue_per_order * factor,
-        "revenue_uplift": est.revenue_uplift * factor,
-        "revenue_ci": (min(lo * factor, hi * factor), max(lo * factor, hi * factor)),
-        "note": "; ".join(n for n in (est.note, note) if n),
-    })
+    return est.model_copy(
+        update={
+            "discount_pct": discount,
+            "revenue_per_order": est.revenue_per_order * factor,
+            "revenue_uplift": est.revenue_uplift * factor,
+            "revenue_ci": (min(lo * factor, hi * factor), max(lo * factor, hi * factor)),
+            "note": "; ".join(n for n in (est.note, note) if n),
+        }
+    )
 
 
 def build_uplift_model(
@@ -308,12 +323,14 @@ def build_uplift_model(
     cell_rows = exp
     if events is not None and len(events):
         cell_rows = regression_adjust(exp, pre_period_covariates(exp, events))
+
     def cells_of(keys: list[str]) -> pd.DataFrame:
         out = combine_strata(stratum_stats(cell_rows, keys), keys)
         if cell_rows is not exp:  # baselines from the unadjusted outcomes
             raw = combine_strata(stratum_stats(exp, keys), keys).set_index(keys)["conv_base"]
-            out["conv_base"] = raw.reindex(pd.MultiIndex.from_frame(out[keys]) if len(keys) > 1
-                                           else pd.Index(out[keys[0]])).to_numpy()
+            out["conv_base"] = raw.reindex(
+                pd.MultiIndex.from_frame(out[keys]) if len(keys) > 1 else pd.Index(out[keys[0]])
+            ).to_numpy()
         return out
 
     top = cells_of(["channel"])
@@ -329,7 +346,8 @@ def build_uplift_model(
     off_keys = ["segment", "channel", "discount_pct"]
     off = shrink(
         cells_of(off_keys),
-        cells["segment_channel"], ["segment", "channel"],
+        cells["segment_channel"],
+        ["segment", "channel"],
     )
     cells["offer"] = attach_order_value(
         off, exp, off_keys, cells["segment_channel"], ["segment", "channel"]
@@ -340,16 +358,22 @@ def build_uplift_model(
         notes.extend(model_notes)
     logger.info(
         "uplift: %d segment x channel cells from %d exposures; individual models for %s",
-        len(sc), len(exp), ", ".join(models) or "no channel",
+        len(sc),
+        len(exp),
+        ", ".join(models) or "no channel",
     )
-    return UpliftModel(cells, models, features if features is not None else pd.DataFrame(),
-                       no_control, notes)
+    return UpliftModel(
+        cells, models, features if features is not None else pd.DataFrame(), no_control, notes
+    )
 
 
 def load_uplift_model(shop: ShopData, profiles: ProfileStore) -> UpliftModel:
     """Uplift estimates and individual models from the shop's randomised campaigns."""
     table = profiles.table
     return build_uplift_model(
-        shop.exposures, shop.campaigns, table["segment"], profile_features(table),
+        shop.exposures,
+        shop.campaigns,
+        table["segment"],
+        profile_features(table),
         events=shop.events,
     )

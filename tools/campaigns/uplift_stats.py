@@ -53,9 +53,11 @@ def stratum_stats(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         rev_mean=("revenue", "mean"),
         rev_var=("revenue", "var"),
     ).reset_index()
-    camp = frame.groupby(["campaign_id", "group"], observed=True).agg(
-        conv_pvar=("converted", "var"), rev_pvar=("revenue", "var")
-    ).reset_index()
+    camp = (
+        frame.groupby(["campaign_id", "group"], observed=True)
+        .agg(conv_pvar=("converted", "var"), rev_pvar=("revenue", "var"))
+        .reset_index()
+    )
     stats = stats.merge(camp, on=["campaign_id", "group"], how="left")
     n = stats["n"].astype(np.float64)
     for m in METRICS:
@@ -63,8 +65,10 @@ def stratum_stats(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         prior = stats[f"{m}_pvar"].fillna(0.0) * VARIANCE_PRIOR_N
         stats[f"{m}_var"] = (sample + prior) / (n - 1).clip(lower=0).add(VARIANCE_PRIOR_N)
     wide = stats.pivot_table(
-        index=[*keys, "campaign_id"], columns="group",
-        values=["n", "conv_mean", "conv_var", "rev_mean", "rev_var"], observed=True,
+        index=[*keys, "campaign_id"],
+        columns="group",
+        values=["n", "conv_mean", "conv_var", "rev_mean", "rev_var"],
+        observed=True,
     )
     wide.columns = ["_".join(str(part) for part in col) for col in wide.columns]
     needed = [f"n_{g}" for g in ("treatment", "control")]
@@ -90,12 +94,14 @@ def combine_strata(strata: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         s[f"{m}_wt"] = s["w"] * s[f"{m}_mean_treatment"]
     s["disc_w"] = s["w"] * s["discount_pct"]
     g = s.groupby(keys, observed=True)
-    out = pd.DataFrame({
-        "n_t": g["n_treatment"].sum().astype(np.int64),
-        "n_c": g["n_control"].sum().astype(np.int64),
-        "campaigns": g["campaign_id"].agg(lambda c: sorted(set(c))),
-        "discount": g["disc_w"].sum(),
-    })
+    out = pd.DataFrame(
+        {
+            "n_t": g["n_treatment"].sum().astype(np.int64),
+            "n_c": g["n_control"].sum().astype(np.int64),
+            "campaigns": g["campaign_id"].agg(lambda c: sorted(set(c))),
+            "discount": g["disc_w"].sum(),
+        }
+    )
     for m in METRICS:
         out[f"{m}_raw"] = g[f"{m}_wd"].sum()
         out[f"{m}_se"] = np.sqrt(g[f"{m}_wv"].sum())
@@ -125,17 +131,16 @@ def dersimonian_laird_tau2(y: FloatArray, se: FloatArray, parent: npt.NDArray[An
     return max(0.0, (q - df) / denom) if denom > 0 else 0.0
 
 
-def shrink(
-    cells: pd.DataFrame, parent: pd.DataFrame, parent_keys: list[str]
-) -> pd.DataFrame:
+def shrink(cells: pd.DataFrame, parent: pd.DataFrame, parent_keys: list[str]) -> pd.DataFrame:
     """Pull each cell's estimate toward its parent's (empirical Bayes, see module docstring).
 
     ``cells`` and ``parent`` hold ``{m}_raw`` (or ``{m}_est``) and ``{m}_se`` per metric.
     """
     out = cells.copy()
     par = parent.set_index(parent_keys)
-    key = pd.MultiIndex.from_frame(out[parent_keys]) if len(parent_keys) > 1 else out[
-        parent_keys[0]]
+    key = (
+        pd.MultiIndex.from_frame(out[parent_keys]) if len(parent_keys) > 1 else out[parent_keys[0]]
+    )
     for m in METRICS:
         est_col = f"{m}_est" if f"{m}_est" in par.columns else f"{m}_raw"
         se_col = f"{m}_se_post" if f"{m}_se_post" in par.columns else f"{m}_se"
@@ -159,8 +164,11 @@ ORDER_PRIOR_N = 10.0
 
 
 def attach_order_value(
-    cells: pd.DataFrame, raw: pd.DataFrame, keys: list[str],
-    parent: pd.DataFrame | None = None, parent_keys: list[str] | None = None,
+    cells: pd.DataFrame,
+    raw: pd.DataFrame,
+    keys: list[str],
+    parent: pd.DataFrame | None = None,
+    parent_keys: list[str] | None = None,
 ) -> pd.DataFrame:
     """Add revenue per converting order and the two-part revenue uplift to ``cells``.
 
@@ -180,8 +188,11 @@ def attach_order_value(
         aov_se = np.sqrt(var / np.maximum(orders, 1))
     else:
         par = parent.set_index(parent_keys)
-        key = (pd.MultiIndex.from_frame(out[parent_keys]) if len(parent_keys) > 1
-               else pd.Index(out[parent_keys[0]]))
+        key = (
+            pd.MultiIndex.from_frame(out[parent_keys])
+            if len(parent_keys) > 1
+            else pd.Index(out[parent_keys[0]])
+        )
         p_aov = par["aov"].reindex(key).to_numpy(np.float64)
         p_var = par["aov_var"].reindex(key).to_numpy(np.float64)
         aov = (total + ORDER_PRIOR_N * p_aov) / (orders + ORDER_PRIOR_N)
@@ -207,7 +218,8 @@ def pre_period_covariates(exposures: pd.DataFrame, events: pd.DataFrame) -> pd.D
     buys = events.loc[events["event_type"] == "purchase", ["customer_id", "timestamp"]]
     buys = buys.assign(
         value=(events.loc[buys.index, "quantity"] * events.loc[buys.index, "unit_price"]).astype(
-            np.float64)
+            np.float64
+        )
     )
     exp = exposures[["customer_id", "sent_at"]].reset_index(drop=True)
     exp = exp.assign(row=np.arange(len(exp)))
@@ -241,5 +253,3 @@ def regression_adjust(exp: pd.DataFrame, covariates: pd.DataFrame) -> pd.DataFra
             theta, *_ = np.linalg.lstsq(xc, y - y.mean(), rcond=None)
             exp.loc[idx, col] = y - xc @ theta
     return exp
-
-

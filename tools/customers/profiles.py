@@ -77,6 +77,8 @@ logger = logging.getLogger(__name__)
 #: Bump when the profile computation changes, so old caches are not reused.
 PROFILE_FORMAT = 1
 PriceBand = Literal["budget", "mid", "premium"]
+#: Share of all customers in the "high" (top) and "low" (bottom) expected-value tiers.
+VALUE_TIER_SHARE = 0.2
 
 
 class CategoryShare(BaseModel):
@@ -393,6 +395,12 @@ class ProfileStore:
                 hint = f"; did you mean {', '.join(cities[c] for c in close)}?" if close else ""
                 raise ToolInputError(f"city: no customers in {f.city!r}{hint}")
             mask &= t["city"] == city
+        if f.value_tier is not None:
+            values = t["expected_value_90d"]
+            if f.value_tier == "high":
+                mask &= values >= values.quantile(1 - VALUE_TIER_SHARE)
+            else:
+                mask &= values <= values.quantile(VALUE_TIER_SHARE)
         if f.gender is not None:
             mask &= t["gender"] == f.gender
         if f.min_age is not None:
@@ -477,7 +485,8 @@ def find_customers(deps: CustomerDeps, filter: SegmentFilter) -> SegmentResult:
         deps: The shop's stores (supplied by the runtime, not by the model).
         filter: Which customers: RFM segment names, category affinity, churn-risk range,
             days since last purchase, lifetime spend range, channel consent, language, city,
-            and how many sample profiles to return (limit). Gender and age are refused
+            expected-value tier (top or bottom fifth), and how many sample profiles to
+            return (limit). Gender and age are refused
             unless protected targeting is allowed.
     """
     store = deps.profiles

@@ -175,8 +175,13 @@ class SegmentFilter(Strict):
     consent_channel: Channel | None = Field(
         default=None, description="Only customers who consented to this channel."
     )
-    language: Language | None = None
-    city: str | None = None
+    language: Language | None = Field(default=None, description="Preferred language: en or zh.")
+    city: str | None = Field(default=None, description="Home city (any letter case).")
+    value_tier: Literal["high", "low"] | None = Field(
+        default=None,
+        description="Expected 90-day value: 'high' is the top fifth of customers, 'low' the "
+        "bottom fifth.",
+    )
     gender: Gender | None = Field(
         default=None, description="Protected attribute: refused unless settings allow it."
     )

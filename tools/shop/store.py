@@ -263,7 +263,6 @@ def _check_column(file: str, frame: pd.DataFrame, col: Column) -> str | None:
         frame[col.name] = conv.dt.as_unit("us")
         return None
     if kind == "list":
-
         bad = ~s.map(lambda v: _as_str_list(v) is not None)
         msg = _problem(file, frame, bad, col)
         if msg:
@@ -402,6 +401,7 @@ def save_shop(shop: ShopData, data_dir: Path) -> Path:
     for name in TABLES:
         save_table(name, shop.table(name), data_dir)
     text = json.dumps(shop.meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
     def write_meta(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 

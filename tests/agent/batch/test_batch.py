@@ -56,8 +56,9 @@ def read_lines(path: Path, shop: Any) -> list[dict[str, Any]]:
 def recently_contacted(shop: Any, days: int) -> set[str]:
     """Customers sent a campaign message within ``days`` of the shop's as-of time."""
     as_of = pd.Timestamp(shop.meta["as_of"])
-    sent = shop.exposures[(shop.exposures["group"] == "treatment")
-                          & (shop.exposures["sent_at"] <= as_of)]
+    sent = shop.exposures[
+        (shop.exposures["group"] == "treatment") & (shop.exposures["sent_at"] <= as_of)
+    ]
     last = sent.groupby("customer_id")["sent_at"].max()
     return set(last[as_of - last < pd.Timedelta(days=days)].index)
 
@@ -77,8 +78,7 @@ def done_in(path: Path) -> int:
         return 0
     try:
         with sqlite3.connect(path, timeout=5) as db:
-            return int(db.execute("SELECT COUNT(*) FROM items WHERE status = 'done'")
-                       .fetchone()[0])
+            return int(db.execute("SELECT COUNT(*) FROM items WHERE status = 'done'").fetchone()[0])
     except sqlite3.OperationalError:  # the schema is not there yet
         return 0
 
@@ -93,8 +93,12 @@ def test_consent_and_frequency_cap_are_applied_before_drafting(
     segments = ["at_risk", "cannot_lose", "hibernating"]
     summary = run_batch(
         demo_settings,
-        BatchOptions(segment_filter=SegmentFilter(segments=segments), channel="email", out=out,
-                     csv=tmp_path / "drafts.csv"),
+        BatchOptions(
+            segment_filter=SegmentFilter(segments=segments),
+            channel="email",
+            out=out,
+            csv=tmp_path / "drafts.csv",
+        ),
         demo_deps,
     )
     profiles = demo_deps.profiles.table
@@ -122,16 +126,33 @@ def test_consent_and_frequency_cap_are_applied_before_drafting(
 
 
 def test_cli_json_summary_is_the_last_line_and_the_trace_has_an_event_per_item(
-    demo_settings: Any, shop: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    demo_settings: Any,
+    shop: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("AGENT_STATE_DIR", str(demo_settings.state_dir))
     monkeypatch.setenv("AGENT_DATA_DIR", str(DEMO_DIR))
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "push.jsonl"
-    code = main(["batch", "--segment", "champions", "--category", "outdoor_gear", "--channel",
-                 "push", "--recommend", "--goal", "recommendations", "--out", str(out),
-                 "--json"])
+    code = main(
+        [
+            "batch",
+            "--segment",
+            "champions",
+            "--category",
+            "outdoor_gear",
+            "--channel",
+            "push",
+            "--recommend",
+            "--goal",
+            "recommendations",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     stdout = capsys.readouterr().out
     assert code == 0
     summary = json.loads(stdout.strip().splitlines()[-1])
@@ -149,8 +170,7 @@ def test_cli_json_summary_is_the_last_line_and_the_trace_has_an_event_per_item(
     assert sorted(e["data"]["id"] for e in items) == sorted(x["customer_id"] for x in lines)
     assert events[0]["kind"] == "request" and events[-1]["kind"] == "answer"
     trace_text = (demo_settings.trace_dir / f"{summary['run_id']}.jsonl").read_text()
-    emails = shop.customers.set_index("customer_id").loc[[x["customer_id"] for x in lines],
-                                                          "email"]
+    emails = shop.customers.set_index("customer_id").loc[[x["customer_id"] for x in lines], "email"]
     assert not any(e and e in trace_text for e in emails)
 
 
@@ -161,8 +181,22 @@ def test_unknown_ids_are_skipped_and_listed_not_a_crash(
     sms = customers[customers["consent_sms"]]["customer_id"].tolist()[:3]
     no_sms = customers[~customers["consent_sms"]]["customer_id"].tolist()[:1]
     ids = tmp_path / "ids.txt"
-    ids.write_text("\n".join(["# spring list", "customer_id", *sms, sms[0], sms[1].lower(),
-                              "C9999999", "", "nobody", *no_sms]) + "\n")
+    ids.write_text(
+        "\n".join(
+            [
+                "# spring list",
+                "customer_id",
+                *sms,
+                sms[0],
+                sms[1].lower(),
+                "C9999999",
+                "",
+                "nobody",
+                *no_sms,
+            ]
+        )
+        + "\n"
+    )
     out = tmp_path / "ids.jsonl"
     summary = run_batch(
         demo_settings,
@@ -183,12 +217,32 @@ def test_a_job_killed_with_sigkill_resumes_to_every_eligible_customer_exactly_on
 ) -> None:
     out = tmp_path / "killed.jsonl"
     limit = 700
-    args = [sys.executable, "-m", "agent", "batch", "--filter", "{}", "--limit", str(limit),
-            "--channel", "sms", "--frequency-cap-days", "0", "--out", str(out), "--json"]
+    args = [
+        sys.executable,
+        "-m",
+        "agent",
+        "batch",
+        "--filter",
+        "{}",
+        "--limit",
+        str(limit),
+        "--channel",
+        "sms",
+        "--frequency-cap-days",
+        "0",
+        "--out",
+        str(out),
+        "--json",
+    ]
     env = cli_env(demo_settings.state_dir)
     ckpt = checkpoint_path(demo_settings, out)
-    first = subprocess.Popen([*args, "--delay-ms", "25"], env=env, cwd=tmp_path,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        [*args, "--delay-ms", "25"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 90
     while done_in(ckpt) < 40:
         assert first.poll() is None, first.communicate()[1].decode()[-2000:]
@@ -205,8 +259,9 @@ def test_a_job_killed_with_sigkill_resumes_to_every_eligible_customer_exactly_on
     expected = [c for c in ids if c in consenting]
     assert 40 <= done_at_kill < len(expected)  # killed mid-way
 
-    resumed = subprocess.run([*args, "--resume"], env=env, cwd=tmp_path, capture_output=True,
-                             text=True, timeout=120)
+    resumed = subprocess.run(
+        [*args, "--resume"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert summary["resumed"] is True
@@ -229,8 +284,9 @@ def test_failed_items_are_recorded_with_their_error_and_retried_on_resume(
     (tmp_path / "ids.txt").write_text("\n".join(ids))
     broken = ids[3]
     out = tmp_path / "llm.jsonl"
-    options = BatchOptions(ids_path=tmp_path / "ids.txt", channel="push", out=out,
-                           frequency_cap_days=0, concurrency=3)
+    options = BatchOptions(
+        ids_path=tmp_path / "ids.txt", channel="push", out=out, frequency_cap_days=0, concurrency=3
+    )
     with FakeOpenAI({broken: ["500"], ids[5]: ["malformed"]}, delay_s=0.05) as server:
         settings = openai_settings(demo_settings, server.url, max_retries=1)
         first = run_batch(settings, options, ToolDeps(settings.tool_config(), shop))
@@ -245,13 +301,17 @@ def test_failed_items_are_recorded_with_their_error_and_retried_on_resume(
         assert lines[ids[5]]["source"] == "template" and lines[ids[5]]["rewrite_rejections"]
         assert lines[ids[0]]["source"] == "model" and lines[ids[0]]["tokens"] == 120
         server.script[broken] = ["echo"]
-        second = run_batch(settings, options.model_copy(update={"resume": True}),
-                           ToolDeps(settings.tool_config(), shop))
+        second = run_batch(
+            settings,
+            options.model_copy(update={"resume": True}),
+            ToolDeps(settings.tool_config(), shop),
+        )
     assert second.failed == {} and second.drafted == 12 and second.drafted_now == 1
     assert sorted(x["customer_id"] for x in read_lines(out, shop)) == sorted(ids)
     with sqlite3.connect(checkpoint_path(demo_settings, out)) as db:
-        attempts = db.execute("SELECT attempts FROM items WHERE customer_id = ?",
-                              (broken,)).fetchone()[0]
+        attempts = db.execute(
+            "SELECT attempts FROM items WHERE customer_id = ?", (broken,)
+        ).fetchone()[0]
     assert attempts == 2
 
 
@@ -259,14 +319,18 @@ def test_resuming_with_different_options_is_refused(
     demo_settings: Any, demo_deps: Any, tmp_path: Path
 ) -> None:
     out = tmp_path / "job.jsonl"
-    options = BatchOptions(segment_filter=SegmentFilter(segments=["lost"]), channel="sms",
-                           out=out, limit=30)
+    options = BatchOptions(
+        segment_filter=SegmentFilter(segments=["lost"]), channel="sms", out=out, limit=30
+    )
     run_batch(demo_settings, options, demo_deps)
     again = run_batch(demo_settings, options.model_copy(update={"resume": True}), demo_deps)
     assert again.resumed and again.drafted_now == 0
     changed = options.model_copy(update={"resume": True, "goal": "win-back"})
-    with pytest.raises(ToolInputError, match=r"--resume refused.*goal: 're-engage' -> "
-                                             r"'win-back'"):
+    with pytest.raises(
+        ToolInputError,
+        match=r"--resume refused.*goal: 're-engage' -> "
+        r"'win-back'",
+    ):
         run_batch(demo_settings, changed, demo_deps)
 
 
@@ -278,16 +342,24 @@ def test_resuming_with_different_options_is_refused(
     [
         ('{"selected": [{"customer_id": "C00001", "channel": "sms"}', "not valid JSON (line 1"),
         ('{"rows": [], "budget": 100}', "not a saved campaign plan"),
-        ('{"selected": [{"customer_id": "C00001", "channel": "fax"}]}',
-         "selected[0]: channel 'fax' is not one of email, sms, push"),
+        (
+            '{"selected": [{"customer_id": "C00001", "channel": "fax"}]}',
+            "selected[0]: channel 'fax' is not one of email, sms, push",
+        ),
         ('{"selected": [{"channel": "sms"}]}', "selected[0]: customer_id must be"),
-        ('{"selected": [{"customer_id": "C00001", "channel": "email", "offer": "Mystery"}]}',
-         "offer 'Mystery'"),
+        (
+            '{"selected": [{"customer_id": "C00001", "channel": "email", "offer": "Mystery"}]}',
+            "offer 'Mystery'",
+        ),
     ],
 )
 def test_a_malformed_plan_file_is_a_clear_error(
-    demo_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], content: str, message: str,
+    demo_settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    message: str,
 ) -> None:
     monkeypatch.setenv("AGENT_STATE_DIR", str(demo_settings.state_dir))
     monkeypatch.chdir(tmp_path)
@@ -312,12 +384,20 @@ def test_a_saved_campaign_plan_drafts_each_contact_on_its_channel_with_its_offer
     assert {s["offer"] for s in planned.values()} == {"no offer", "15% off"}
     customers = shop.customers
     no_push = customers[~customers["consent_push"] & ~customers["customer_id"].isin(planned)]
-    plan["selected"].append({"customer_id": no_push["customer_id"].iloc[0], "segment": "lost",
-                             "channel": "push", "offer": "no offer", "score": 0.0})
+    plan["selected"].append(
+        {
+            "customer_id": no_push["customer_id"].iloc[0],
+            "segment": "lost",
+            "channel": "push",
+            "offer": "no offer",
+            "score": 0.0,
+        }
+    )
     (tmp_path / "plan.json").write_text(json.dumps(plan))
     out = tmp_path / "plan.jsonl"
-    summary = run_batch(demo_settings, BatchOptions(plan_path=tmp_path / "plan.json", out=out),
-                        demo_deps)
+    summary = run_batch(
+        demo_settings, BatchOptions(plan_path=tmp_path / "plan.json", out=out), demo_deps
+    )
     assert summary.skipped["no_consent"] == 1  # the hand-added contact, never drafted
     lines = {x["customer_id"]: x for x in read_lines(out, shop)}
     assert set(lines) == set(planned)
@@ -330,7 +410,9 @@ def test_a_saved_campaign_plan_drafts_each_contact_on_its_channel_with_its_offer
 
 
 def test_an_audience_needs_exactly_one_source_and_a_channel(
-    demo_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    demo_settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("AGENT_STATE_DIR", str(demo_settings.state_dir))
@@ -351,16 +433,33 @@ def test_ray_workers_draft_the_same_set_as_the_local_backend(
     demo_settings: Any, demo_deps: Any, shop: Any, tmp_path: Path
 ) -> None:
     def key(line: dict[str, Any]) -> tuple[Any, ...]:
-        return (line["customer_id"], line["channel"], line["subject"], line["preheader"],
-                line["title"], line["body"], json.dumps(line["products"]),
-                json.dumps(line["guard"]), line["source"])
+        return (
+            line["customer_id"],
+            line["channel"],
+            line["subject"],
+            line["preheader"],
+            line["title"],
+            line["body"],
+            json.dumps(line["products"]),
+            json.dumps(line["guard"]),
+            line["source"],
+        )
 
-    options = BatchOptions(segment_filter=SegmentFilter(segments=["at_risk"]), channel="email",
-                           recommend=True, limit=80, frequency_cap_days=0)
-    local = run_batch(demo_settings, options.model_copy(update={"out": tmp_path / "l.jsonl"}),
-                      demo_deps)
-    ray = run_batch(demo_settings, options.model_copy(
-        update={"out": tmp_path / "r.jsonl", "backend": "ray"}), demo_deps)
+    options = BatchOptions(
+        segment_filter=SegmentFilter(segments=["at_risk"]),
+        channel="email",
+        recommend=True,
+        limit=80,
+        frequency_cap_days=0,
+    )
+    local = run_batch(
+        demo_settings, options.model_copy(update={"out": tmp_path / "l.jsonl"}), demo_deps
+    )
+    ray = run_batch(
+        demo_settings,
+        options.model_copy(update={"out": tmp_path / "r.jsonl", "backend": "ray"}),
+        demo_deps,
+    )
     assert ray.job_id == local.job_id and ray.backend == "ray"
     assert ray.drafted == local.drafted > 20
     local_lines = read_lines(tmp_path / "l.jsonl", shop)

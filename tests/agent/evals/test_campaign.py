@@ -27,13 +27,22 @@ def write_hillstrom_like(path: Path, n: int = 9000, seed: int = 0) -> Path:
     visit = rng.random(n) < np.clip(base * lift, 0, 1)
     conversion = visit & (rng.random(n) < 0.3)
     spend = np.where(conversion, rng.gamma(3, 40, n), 0.0).round(2)
-    pd.DataFrame({
-        "recency": recency, "history_segment": "2) $100 - $200", "history": history,
-        "mens": rng.integers(0, 2, n), "womens": rng.integers(0, 2, n),
-        "zip_code": rng.choice(["Urban", "Rural", "Surburban"], n), "newbie": rng.integers(0, 2, n),
-        "channel": rng.choice(["Web", "Phone", "Multichannel"], n), "segment": arm,
-        "visit": visit.astype(int), "conversion": conversion.astype(int), "spend": spend,
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "recency": recency,
+            "history_segment": "2) $100 - $200",
+            "history": history,
+            "mens": rng.integers(0, 2, n),
+            "womens": rng.integers(0, 2, n),
+            "zip_code": rng.choice(["Urban", "Rural", "Surburban"], n),
+            "newbie": rng.integers(0, 2, n),
+            "channel": rng.choice(["Web", "Phone", "Multichannel"], n),
+            "segment": arm,
+            "visit": visit.astype(int),
+            "conversion": conversion.astype(int),
+            "spend": spend,
+        }
+    ).to_csv(path, index=False)
     return path
 
 
@@ -48,8 +57,9 @@ def test_hillstrom_json_has_every_policy_and_the_optimiser_finds_the_planted_res
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     csv = write_hillstrom_like(tmp_path / "h.csv")
-    data = run_json(capsys, ["eval", "campaign", "--hillstrom", str(csv), "--json",
-                             "--bootstrap", "200"])
+    data = run_json(
+        capsys, ["eval", "campaign", "--hillstrom", str(csv), "--json", "--bootstrap", "200"]
+    )
     policies = data["policies"]
     assert isinstance(policies, dict) and set(POLICIES) <= set(policies)
     for name in POLICIES:
@@ -58,10 +68,14 @@ def test_hillstrom_json_has_every_policy_and_the_optimiser_finds_the_planted_res
         lo, hi = p["ci"]
         assert lo <= p["spend_per_customer"] <= hi
     # Planted: the most active customers respond most, so targeting them beats random.
-    assert policies["optimizer"]["visits_per_customer"] > 1.3 * policies["random"][
-        "visits_per_customer"]
-    assert policies["optimizer"]["visits_per_customer"] > policies["mens_email_random"][
-        "visits_per_customer"]
+    assert (
+        policies["optimizer"]["visits_per_customer"]
+        > 1.3 * policies["random"]["visits_per_customer"]
+    )
+    assert (
+        policies["optimizer"]["visits_per_customer"]
+        > policies["mens_email_random"]["visits_per_customer"]
+    )
 
 
 def test_hillstrom_table_output_prints_ratios(
@@ -77,11 +91,12 @@ def test_hillstrom_table_output_prints_ratios(
 
 @pytest.mark.slow
 def test_optimiser_beats_every_baseline_on_the_real_hillstrom_test(
-    capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = shared_dataset("hillstrom/hillstrom.csv")
-    data = run_json(capsys, ["eval", "campaign", "--hillstrom", str(path), "--json",
-                             "--bootstrap", "200"])
+    data = run_json(
+        capsys, ["eval", "campaign", "--hillstrom", str(path), "--json", "--bootstrap", "200"]
+    )
     policies = data["policies"]
     assert isinstance(policies, dict)
     opt = policies["optimizer"]["spend_per_customer"]
@@ -140,8 +155,20 @@ def test_repeat_reports_mean_values_and_win_shares_over_splits(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     csv = write_hillstrom_like(tmp_path / "h.csv", n=4000)
-    data = run_json(capsys, ["eval", "campaign", "--hillstrom", str(csv), "--json",
-                             "--bootstrap", "50", "--repeat", "3"])
+    data = run_json(
+        capsys,
+        [
+            "eval",
+            "campaign",
+            "--hillstrom",
+            str(csv),
+            "--json",
+            "--bootstrap",
+            "50",
+            "--repeat",
+            "3",
+        ],
+    )
     repeat = data["repeat"]
     assert isinstance(repeat, dict)
     assert repeat["splits"] == 3 and repeat["seeds"] == [0, 1, 2]

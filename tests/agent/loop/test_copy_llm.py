@@ -31,13 +31,22 @@ from tools.copy.models import Offer
 @pytest.mark.parametrize(
     ("reply", "channel", "expected"),
     [
-        ('{"body": "Hi Ana. Reply STOP to opt out"}', "sms",
-         {"body": "Hi Ana. Reply STOP to opt out"}),
-        ('  \n{"title": "Hello", "body": "New in"}\n', "push",
-         {"title": "Hello", "body": "New in"}),
+        (
+            '{"body": "Hi Ana. Reply STOP to opt out"}',
+            "sms",
+            {"body": "Hi Ana. Reply STOP to opt out"},
+        ),
+        (
+            '  \n{"title": "Hello", "body": "New in"}\n',
+            "push",
+            {"title": "Hello", "body": "New in"},
+        ),
         ('```json\n{"body": "Hi"}\n```', "sms", {"body": "Hi"}),
-        ('{"subject": "S", "preheader": "P", "body": "B"}', "email",
-         {"subject": "S", "preheader": "P", "body": "B"}),
+        (
+            '{"subject": "S", "preheader": "P", "body": "B"}',
+            "email",
+            {"subject": "S", "preheader": "P", "body": "B"},
+        ),
     ],
 )
 def test_a_reply_with_exactly_the_channels_fields_is_read(
@@ -82,7 +91,9 @@ def test_the_prompt_keeps_data_inside_a_marked_block_and_asks_for_json(demo_deps
     assert data["facts"]["offer"]["code"] == "SPRING15"
     assert data["facts"]["first_name"] == draft.first_name
     assert data["template_draft"] == {
-        "subject": draft.subject, "preheader": draft.preheader, "body": draft.body
+        "subject": draft.subject,
+        "preheader": draft.preheader,
+        "body": draft.body,
     }
     assert draft.first_name not in system["content"]  # customer data only in the user turn
 
@@ -95,7 +106,8 @@ def test_a_rejected_attempt_tells_the_model_why(demo_deps: Any) -> None:
     _, user = build_rewrite_messages(draft, facts)
     assert "rejected for: wrong_price: $1.00 is not a catalog price" in user["content"]
     assert prompt_data({"messages": [user]})["template_draft"] == {
-        "title": draft.title, "body": draft.body
+        "title": draft.title,
+        "body": draft.body,
     }
 
 
@@ -143,8 +155,7 @@ def test_an_endpoint_still_failing_after_the_retries_is_reported_not_hidden(
 def test_each_request_has_a_timeout(demo_settings: Any, sms_draft: Any) -> None:
     draft, facts = sms_draft
     with FakeOpenAI(default="slow", slow_s=2.0) as server:
-        settings = openai_settings(demo_settings, server.url, max_retries=0,
-                                   request_timeout_s=0.3)
+        settings = openai_settings(demo_settings, server.url, max_retries=0, request_timeout_s=0.3)
         rewriter = build_llm_rewriter(settings)
         started = time.perf_counter()
         with pytest.raises(RewriterUnavailableError) as caught:
@@ -190,8 +201,9 @@ def test_a_real_model_rewrites_drafts_and_only_guard_passing_copy_is_kept(
 ) -> None:
     from tools.deps import ToolDeps
 
-    settings = openai_settings(demo_settings, llama_server, model="smollm2",
-                               request_timeout_s=120, max_retries=1)
+    settings = openai_settings(
+        demo_settings, llama_server, model="smollm2", request_timeout_s=120, max_retries=1
+    )
     deps = ToolDeps(settings.tool_config(), demo_deps.shop)
     rewriter = build_llm_rewriter(settings)
     deps.copy_rewriter = rewriter  # type: ignore[attr-defined]

@@ -74,9 +74,9 @@ def test_offline_model_calls_only_the_tools_it_was_given() -> None:
     import pandas as pd
 
     from agent.offline.model import build_offline_model
-    from agent.offline.routing import Vocabulary
+    from tools.shop.vocabulary import ShopVocabulary
 
-    vocab = Vocabulary.from_shop(
+    vocab = ShopVocabulary.build(
         pd.DataFrame({"category": ["kitchen"], "brand": ["Copperleaf"], "title_zh": ["锅"]}),
         pd.DataFrame({"city": ["London"]}),
     )

@@ -32,10 +32,10 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from agent.offline.model import OfflineChatModel
-from agent.offline.routing import Vocabulary
 from agent.settings import Settings
 from tests.agent.conftest import GOLDEN
 from tests.conftest import DEMO_DIR
+from tools.shop.vocabulary import ShopVocabulary
 
 API_KEY = "sk-test-" + "Zq8Ld0Xv" * 4
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"  # as `python -m agent -v` prints
@@ -186,9 +186,7 @@ class _ListHandler(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def recorded(
-    demo_deps: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
+def recorded(demo_deps: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Run every request family once with DEBUG logging on; keep what was sent and stored."""
     from agent.loop.runner import AgentRunner
 
@@ -196,7 +194,7 @@ def recorded(
     settings = Settings(data_dir=DEMO_DIR, state_dir=state, openai_api_key=API_KEY)
     shop = demo_deps.shop
     model = RecordingModel(
-        vocabulary=Vocabulary.from_shop(shop.products, shop.customers, shop.meta), sent=[]
+        vocabulary=ShopVocabulary.build(shop.products, shop.customers, shop.meta), sent=[]
     )
     handler = _ListHandler()
     stream = io.StringIO()
@@ -260,8 +258,14 @@ def test_the_scan_is_armed(values: PersonalValues, demo_deps: Any) -> None:
 def test_every_request_family_ran(recorded: dict[str, Any]) -> None:
     called = {c.name for r in recorded["results"] for c in r.tool_calls if c.ok}
     assert called >= {
-        "lookup_customer", "find_customers", "search_products", "recommend_products",
-        "optimize_campaign", "match_campaigns", "draft_message", "audit_fairness",
+        "lookup_customer",
+        "find_customers",
+        "search_products",
+        "recommend_products",
+        "optimize_campaign",
+        "match_campaigns",
+        "draft_message",
+        "audit_fairness",
     }
     drafts = [d for r in recorded["results"] for d in r.drafts]
     assert len(drafts) >= 12 and {d.language for d in drafts} == {"en", "zh"}
@@ -347,7 +351,7 @@ def test_a_typed_personal_value_never_reaches_the_model_or_the_session(
     shop = demo_deps.shop
     row = shop.customers.iloc[41]
     model = RecordingModel(
-        vocabulary=Vocabulary.from_shop(shop.products, shop.customers, shop.meta), sent=[]
+        vocabulary=ShopVocabulary.build(shop.products, shop.customers, shop.meta), sent=[]
     )
     settings = Settings(data_dir=DEMO_DIR, state_dir=tmp_path, openai_api_key=API_KEY)
     runner = AgentRunner(settings, deps=demo_deps, model=model)
@@ -407,11 +411,19 @@ class FakeToolModel:
             message = {
                 "role": "assistant",
                 "content": None,
-                "tool_calls": [{"id": "call_1", "type": "function",
-                                "function": {"name": name, "arguments": json.dumps(args)}}],
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": name, "arguments": json.dumps(args)},
+                    }
+                ],
             }
         return {
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "fake",
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "fake",
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }
@@ -426,7 +438,10 @@ def test_openai_provider_receives_no_personal_data_and_logs_no_key(
     fake.thread.start()
     try:
         settings = Settings(
-            data_dir=DEMO_DIR, state_dir=tmp_path, provider="openai", max_retries=0,
+            data_dir=DEMO_DIR,
+            state_dir=tmp_path,
+            provider="openai",
+            max_retries=0,
             openai_base_url=f"http://127.0.0.1:{fake.server.server_address[1]}/v1",
             openai_api_key=API_KEY,
         )

@@ -78,8 +78,9 @@ def _needles(row: dict[str, Any]) -> dict[str, re.Pattern[str]]:
         "email": re.compile(re.escape(str(row["email"])), re.I),
         "phone": re.compile(re.escape(str(row["phone"]))),
         "full name": re.compile(re.escape(f"{first} {last}")),
-        "name, family first": re.compile(re.escape(f"{last}{first}") + "|"
-                                         + re.escape(f"{last} {first}")),
+        "name, family first": re.compile(
+            re.escape(f"{last}{first}") + "|" + re.escape(f"{last} {first}")
+        ),
     }
     if str(row["address"]):
         out["address"] = re.compile(re.escape(str(row["address"])), re.I)
@@ -178,7 +179,10 @@ def test_export_holds_everything_on_the_customer(world: dict[str, Any]) -> None:
     for path in settings.trace_dir.glob("*.jsonl"):
         assert (path.stem in runs) == (cid in path.read_text(encoding="utf-8"))
     assert {Path(s.path).stem for s in export.sessions} == {
-        "profile-session", "explain-session", "draft-session", "chain-session"
+        "profile-session",
+        "explain-session",
+        "draft-session",
+        "chain-session",
     }
     places = {f.place for f in export.files}
     assert {"batch checkpoints", "batch outputs", "exports", "state files"} <= places
@@ -243,8 +247,15 @@ def test_forget_leaves_nothing_of_the_customer(
     code = main(["data", "forget", cid, "--yes", "--data", str(world["shop_dir"])])
     out = capsys.readouterr().out
     assert code == 0, out
-    for place in ("data files", "profile cache", "traces", "sessions", "batch checkpoints",
-                  "batch outputs", "exports"):
+    for place in (
+        "data files",
+        "profile cache",
+        "traces",
+        "sessions",
+        "batch checkpoints",
+        "batch outputs",
+        "exports",
+    ):
         assert place in out, place
     assert "nothing of the customer is left" in out
 
@@ -274,16 +285,24 @@ def test_forget_leaves_nothing_of_the_customer(
 
 def test_scrub_record_removes_records_and_mentions() -> None:
     subject = Subject.from_row(
-        {"customer_id": "C00042", "first_name": "Anna", "last_name": "Green",
-         "email": "anna.green@example.org", "phone": "+1 212 555-0100", "address": "",
-         "notes": ""}
+        {
+            "customer_id": "C00042",
+            "first_name": "Anna",
+            "last_name": "Green",
+            "email": "anna.green@example.org",
+            "phone": "+1 212 555-0100",
+            "address": "",
+            "notes": "",
+        }
     )
     event = {
         "run_id": "r1",
         "data": {
             "text": "Drafts for C00042 (Anna) and C00043 (Anna-Lee)",
-            "sample": [{"customer_id": "C00042", "segment": "loyal"},
-                       {"customer_id": "C00043", "segment": "lost"}],
+            "sample": [
+                {"customer_id": "C00042", "segment": "loyal"},
+                {"customer_id": "C00043", "segment": "lost"},
+            ],
             "customer_ids": ["C00042", "C00043", "C000421"],
             "args": {"customer_id": "C00042"},
             "note": "write to anna.green@example.org",

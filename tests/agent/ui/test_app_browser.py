@@ -116,8 +116,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
             if proc.poll() is not None:
                 pytest.fail(f"app exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
             if time.monotonic() > deadline:
-                pytest.fail(f"app did not listen within {STARTUP_S}s:\n"
-                            f"{log_path.read_text()[-3000:]}")
+                pytest.fail(
+                    f"app did not listen within {STARTUP_S}s:\n{log_path.read_text()[-3000:]}"
+                )
             time.sleep(0.5)
         yield RunningApp(url=f"http://127.0.0.1:{port}/", log=log_path)
     finally:
@@ -187,9 +188,7 @@ def _pick_draft(page: Any, text: str) -> None:
     page.locator("ul[role='listbox'] li", has_text=text).first.click()
 
 
-def test_marketer_flow_in_the_browser_with_isolated_sessions(
-    browser: Any, app: RunningApp
-) -> None:
+def test_marketer_flow_in_the_browser_with_isolated_sessions(browser: Any, app: RunningApp) -> None:
     app_url = app.url
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context, page = _open(browser, app_url)
@@ -255,8 +254,9 @@ def test_marketer_flow_in_the_browser_with_isolated_sessions(
     assert records[0]["channel"] == "email" and records[0]["edited"] is True
     assert records[0]["guard_passed"] is True and records[0]["guard_problems"] == []
     assert records[0]["customer_id"].startswith("C")
-    rows = list(csv.DictReader(io.StringIO(context.request.get(_absolute(app_url, csv_href))
-                                           .text())))
+    rows = list(
+        csv.DictReader(io.StringIO(context.request.get(_absolute(app_url, csv_href)).text()))
+    )
     assert [r["subject"] for r in rows] == [EDITED_SUBJECT]
     assert rows[0]["guard_passed"] == "True"
 

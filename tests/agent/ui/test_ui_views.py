@@ -29,7 +29,10 @@ from tools.shop.schemas import Consent, SegmentFilter
 
 def _call(**kw: Any) -> ToolCallRecord:
     base: dict[str, Any] = {
-        "id": "c1", "name": "lookup_customer", "args": {"customer_id": "C00042"}, "ok": True
+        "id": "c1",
+        "name": "lookup_customer",
+        "args": {"customer_id": "C00042"},
+        "ok": True,
     }
     return ToolCallRecord(**{**base, **kw})
 
@@ -73,32 +76,73 @@ def _result(artifacts: list[tuple[str, Any]], drafts: list[Any] | None = None) -
     )
 
 
-def _row(segment: str, channel: str, contacts: int, cost: float, conv: float, revenue: float,
-         ci: tuple[float, float], reason: str) -> PlanRow:
+def _row(
+    segment: str,
+    channel: str,
+    contacts: int,
+    cost: float,
+    conv: float,
+    revenue: float,
+    ci: tuple[float, float],
+    reason: str,
+) -> PlanRow:
     return PlanRow(
-        segment=segment, channel=channel, offer="no offer", contacts=contacts,
-        reachable=contacts * 2, cost=cost, conversion_uplift_pts=1.0,
-        conversion_uplift_ci_pts=(0.5, 1.5), incremental_conversions=conv,
-        incremental_conversions_ci=(conv / 2, conv * 2), incremental_revenue=revenue,
-        incremental_revenue_ci=ci, reason=reason,
+        segment=segment,
+        channel=channel,
+        offer="no offer",
+        contacts=contacts,
+        reachable=contacts * 2,
+        cost=cost,
+        conversion_uplift_pts=1.0,
+        conversion_uplift_ci_pts=(0.5, 1.5),
+        incremental_conversions=conv,
+        incremental_conversions_ci=(conv / 2, conv * 2),
+        incremental_revenue=revenue,
+        incremental_revenue_ci=ci,
+        reason=reason,
     )
 
 
 def _point(budget: float, revenue: float | None) -> WhatIfPoint:
     return WhatIfPoint(
-        budget=budget, share_of_budget=budget / 5000, contacts=None, cost=None,
-        expected_return=revenue, incremental_revenue=revenue, incremental_conversions=None,
+        budget=budget,
+        share_of_budget=budget / 5000,
+        contacts=None,
+        cost=None,
+        expected_return=revenue,
+        incremental_revenue=revenue,
+        incremental_conversions=None,
     )
 
 
 def _plan(rows: list[PlanRow] | None = None, message: str = "") -> CampaignPlan:
-    rows = [
-        _row("at_risk", "email", 3000, 1500, 60.2, 4200, (3100, 5300),
-             "highest measured uplift per contact"),
-        _row("at_risk", "sms", 500, 2500, 25, 3000, (1800, 4100),
-             "reaches those without e-mail consent"),
-        _row("cannot_lose", "email", 2000, 1000, 30, 2500, (1500, 3500), "high value at risk"),
-    ] if rows is None else rows
+    rows = (
+        [
+            _row(
+                "at_risk",
+                "email",
+                3000,
+                1500,
+                60.2,
+                4200,
+                (3100, 5300),
+                "highest measured uplift per contact",
+            ),
+            _row(
+                "at_risk",
+                "sms",
+                500,
+                2500,
+                25,
+                3000,
+                (1800, 4100),
+                "reaches those without e-mail consent",
+            ),
+            _row("cannot_lose", "email", 2000, 1000, 30, 2500, (1500, 3500), "high value at risk"),
+        ]
+        if rows is None
+        else rows
+    )
     return CampaignPlan(
         goal="revenue",
         budget=5000,
@@ -119,8 +163,10 @@ def _plan(rows: list[PlanRow] | None = None, message: str = "") -> CampaignPlan:
         ),
         marginal_return=0.42,
         marginal_note="",
-        what_if=[_point(b, r) for b, r in [(2500, 6000), (1000, 3000), (5000, 9700),
-                                            (10000, 12000), (500, None)]],
+        what_if=[
+            _point(b, r)
+            for b, r in [(2500, 6000), (1000, 3000), (5000, 9700), (10000, 12000), (500, None)]
+        ],
         selected=[],
         excluded={"no_consent": 2000},
         assumptions=["uplift measured on 10 past campaigns with control groups"],
@@ -201,8 +247,9 @@ def test_profile_card_shows_segment_risk_value_and_consent() -> None:
     assert "Outdoor 52%" in card
     assert "Premium (1.31× category median)" in card
     assert "email ✅ · sms ❌" in card
-    never = views.profile_card(_profile(last_purchase_at=None, recency_days=None,
-                                        segment="prospects"))
+    never = views.profile_card(
+        _profile(last_purchase_at=None, recency_days=None, segment="prospects")
+    )
     assert "never purchased" in never
     assert "C00042" in views.profile_card(None) or "customer" in views.profile_card(None)
 
@@ -228,19 +275,41 @@ def test_products_table_lists_recommendations_with_reasons_and_search_hits() -> 
     recs = RecommendationResult(
         customer_id="C00042",
         items=[
-            Recommendation(product_id="P00001", title="Trail pack", title_zh="登山背包",
-                           category="outdoor", price=167.99, score=0.91234,
-                           reason="often bought with Trail boots", reason_kind="co_purchase"),
-            Recommendation(product_id="P00002", title="Camp mug", category="outdoor",
-                           price=12.5, score=0.5, reason="popular in outdoor",
-                           reason_kind="popular"),
+            Recommendation(
+                product_id="P00001",
+                title="Trail pack",
+                title_zh="登山背包",
+                category="outdoor",
+                price=167.99,
+                score=0.91234,
+                reason="often bought with Trail boots",
+                reason_kind="co_purchase",
+            ),
+            Recommendation(
+                product_id="P00002",
+                title="Camp mug",
+                category="outdoor",
+                price=12.5,
+                score=0.5,
+                reason="popular in outdoor",
+                reason_kind="popular",
+            ),
         ],
     )
     search = ProductSearchResult(
         query="tent",
         matching_products=40,
-        hits=[ProductHit(product_id="P00009", title="Dome tent", category="outdoor",
-                         price=99, stock=3, score=0.8, matched_fields=["title", "tags"])],
+        hits=[
+            ProductHit(
+                product_id="P00009",
+                title="Dome tent",
+                category="outdoor",
+                price=99,
+                stock=3,
+                score=0.8,
+                matched_fields=["title", "tags"],
+            )
+        ],
     )
     run = _result([("recommend_products", recs), ("search_products", search)])
     table = views.products_table(run)
@@ -304,7 +373,9 @@ def test_an_empty_plan_has_no_charts_and_says_why() -> None:
 
 def test_status_line_names_the_model_and_the_data_set() -> None:
     line = views.status_line(
-        "offline", "Northwind Goods", {"customers": 5000, "products": 1500, "purchases": 21000},
+        "offline",
+        "Northwind Goods",
+        {"customers": 5000, "products": 1500, "purchases": 21000},
         "2026-10-31T23:59:59Z",
     )
     assert "offline model" in line
@@ -401,7 +472,9 @@ def test_only_approved_drafts_are_exported(draft_and_check: Any, tmp_path: Path)
     records = views.export_records(items, datetime(2026, 11, 1, tzinfo=UTC))
     assert [r["draft_id"] for r in records] == [items[2].key]
     assert views.drafts_table(items)["Status"].tolist() == [
-        "🚫 rejected", "⏳ to review", "👍 approved"
+        "🚫 rejected",
+        "⏳ to review",
+        "👍 approved",
     ]
 
 
@@ -476,7 +549,11 @@ def test_the_app_refuses_to_start_on_all_interfaces_without_a_login(tmp_path: Pa
     env.update({"AGENT_UI_HOST": "0.0.0.0", "AGENT_STATE_DIR": str(tmp_path)})
     proc = subprocess.run(
         [sys.executable, str(ROOT / "app.py")],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "refusing to serve on '0.0.0.0' without a login" in proc.stderr

@@ -66,9 +66,13 @@ def random_problem(rng: np.random.Generator, shares: bool, capacity: bool) -> Al
     value = rng.normal(1.0, 1.5, k).round(2)
     cost = rng.choice([0.5, 1.0, 1.5, 2.0], k)
     problem = AllocationProblem(
-        group_size=sizes.astype(np.int64), group_segment=segments,
-        cell_group=np.array(cell_group, dtype=np.int64), cell_channel=channels,
-        value=value, cost=cost, budget=float(rng.choice([1.0, 2.5, 4.0, 6.0])),
+        group_size=sizes.astype(np.int64),
+        group_segment=segments,
+        cell_group=np.array(cell_group, dtype=np.int64),
+        cell_channel=channels,
+        value=value,
+        cost=cost,
+        budget=float(rng.choice([1.0, 2.5, 4.0, 6.0])),
     )
     if capacity:
         problem.capacity = {"email": int(rng.integers(0, 4))}
@@ -100,9 +104,15 @@ def test_brute_force_covers_binding_share_and_capacity_constraints() -> None:
     binding = {"min": 0, "max": 0, "cap": 0, "infeasible": 0}
     for seed in range(60):
         problem = random_problem(np.random.default_rng(seed), seed % 3 != 0, seed % 2 == 0)
-        loose = AllocationProblem(problem.group_size, problem.group_segment, problem.cell_group,
-                                  problem.cell_channel, problem.value, problem.cost,
-                                  problem.budget)
+        loose = AllocationProblem(
+            problem.group_size,
+            problem.group_segment,
+            problem.cell_group,
+            problem.cell_channel,
+            problem.value,
+            problem.cost,
+            problem.budget,
+        )
         free, tight = brute_force(loose), brute_force(problem)
         if tight is None:
             binding["infeasible"] += 1
@@ -114,9 +124,13 @@ def test_brute_force_covers_binding_share_and_capacity_constraints() -> None:
 
 def test_min_share_forces_spend_on_a_segment_with_low_value() -> None:
     problem = AllocationProblem(
-        group_size=np.array([10, 10]), group_segment=["good", "poor"],
-        cell_group=np.array([0, 1]), cell_channel=["email", "email"],
-        value=np.array([3.0, -0.5]), cost=np.array([1.0, 1.0]), budget=10.0,
+        group_size=np.array([10, 10]),
+        group_segment=["good", "poor"],
+        cell_group=np.array([0, 1]),
+        cell_channel=["email", "email"],
+        value=np.array([3.0, -0.5]),
+        cost=np.array([1.0, 1.0]),
+        budget=10.0,
         min_share={"poor": 0.3},
     )
     alloc = solve_allocation(problem)
@@ -125,9 +139,13 @@ def test_min_share_forces_spend_on_a_segment_with_low_value() -> None:
 
 def test_infeasible_min_share_names_the_segment() -> None:
     problem = AllocationProblem(
-        group_size=np.array([10, 2]), group_segment=["a", "b"],
-        cell_group=np.array([0, 1]), cell_channel=["email", "email"],
-        value=np.array([1.0, 1.0]), cost=np.array([1.0, 1.0]), budget=10.0,
+        group_size=np.array([10, 2]),
+        group_segment=["a", "b"],
+        cell_group=np.array([0, 1]),
+        cell_channel=["email", "email"],
+        value=np.array([1.0, 1.0]),
+        cost=np.array([1.0, 1.0]),
+        budget=10.0,
         min_share={"b": 0.5},
     )
     with pytest.raises(InfeasibleAllocationError) as err:
@@ -138,10 +156,15 @@ def test_infeasible_min_share_names_the_segment() -> None:
 
 def test_capacity_conflicting_with_min_share_names_capacity() -> None:
     problem = AllocationProblem(
-        group_size=np.array([10, 10]), group_segment=["a", "b"],
-        cell_group=np.array([0, 1]), cell_channel=["email", "sms"],
-        value=np.array([1.0, 1.0]), cost=np.array([1.0, 1.0]), budget=10.0,
-        capacity={"sms": 1}, min_share={"b": 0.5},
+        group_size=np.array([10, 10]),
+        group_segment=["a", "b"],
+        cell_group=np.array([0, 1]),
+        cell_channel=["email", "sms"],
+        value=np.array([1.0, 1.0]),
+        cost=np.array([1.0, 1.0]),
+        budget=10.0,
+        capacity={"sms": 1},
+        min_share={"b": 0.5},
     )
     with pytest.raises(InfeasibleAllocationError) as err:
         solve_allocation(problem)
@@ -151,9 +174,13 @@ def test_capacity_conflicting_with_min_share_names_capacity() -> None:
 def test_greedy_is_beaten_when_the_cheap_message_uses_up_the_customer() -> None:
     # One customer group; push is cheap but weak, email dear but strong.
     problem = AllocationProblem(
-        group_size=np.array([10]), group_segment=["a"],
-        cell_group=np.array([0, 0]), cell_channel=["push", "email"],
-        value=np.array([0.1, 2.0]), cost=np.array([0.01, 1.0]), budget=10.0,
+        group_size=np.array([10]),
+        group_segment=["a"],
+        cell_group=np.array([0, 0]),
+        cell_channel=["push", "email"],
+        value=np.array([0.1, 2.0]),
+        cost=np.array([0.01, 1.0]),
+        budget=10.0,
     )
     exact, greedy = solve_allocation(problem), greedy_allocation(problem)
     assert exact.contacts.tolist() == [0, 10]
@@ -164,10 +191,18 @@ def test_greedy_is_beaten_when_the_cheap_message_uses_up_the_customer() -> None:
 
 SEGS = ("loyal", "at_risk", "lost", "champions")
 TRUE_CONV = {  # true conversion uplift by segment x channel
-    ("loyal", "email"): 0.08, ("loyal", "sms"): 0.01, ("loyal", "push"): 0.02,
-    ("at_risk", "email"): 0.02, ("at_risk", "sms"): 0.09, ("at_risk", "push"): 0.0,
-    ("lost", "email"): 0.0, ("lost", "sms"): 0.0, ("lost", "push"): 0.0,
-    ("champions", "email"): 0.04, ("champions", "sms"): 0.02, ("champions", "push"): 0.06,
+    ("loyal", "email"): 0.08,
+    ("loyal", "sms"): 0.01,
+    ("loyal", "push"): 0.02,
+    ("at_risk", "email"): 0.02,
+    ("at_risk", "sms"): 0.09,
+    ("at_risk", "push"): 0.0,
+    ("lost", "email"): 0.0,
+    ("lost", "sms"): 0.0,
+    ("lost", "push"): 0.0,
+    ("champions", "email"): 0.04,
+    ("champions", "sms"): 0.02,
+    ("champions", "push"): 0.06,
 }
 
 
@@ -204,41 +239,49 @@ def make_shop(n: int = 3000, seed: int = 7) -> tuple[Any, StubProfiles]:
     as_of = pd.Timestamp("2026-06-30T23:59:59Z")
     ids = [f"C{i:05d}" for i in range(1, n + 1)]
     seg = rng.choice(SEGS, n, p=[0.35, 0.3, 0.2, 0.15])
-    table = pd.DataFrame({
-        "segment": seg,
-        "recency_days": rng.integers(1, 300, n).astype(float),
-        "frequency": rng.integers(1, 20, n),
-        "monetary": rng.gamma(2, 150, n),
-        "churn_risk": rng.random(n),
-        "expected_value_90d": rng.gamma(2, 30, n),
-        "top_category": "toys",
-        "top_categories": [["toys", "books"]] * n,
-        "language": rng.choice(["en", "zh"], n),
-        "city": "Springfield",
-        "gender": "unknown",
-        "age": 40,
-        "consent_email": rng.random(n) < 0.8,
-        "consent_sms": rng.random(n) < 0.5,
-        "consent_push": rng.random(n) < 0.6,
-        "last_contacted_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
-        .mask(pd.Series(rng.random(n) < 0.1), as_of - pd.Timedelta(days=2)).to_numpy(),
-        "price_band": rng.choice(["budget", "mid", "premium"], n),
-    }, index=pd.Index(ids, name="customer_id"))
-    campaigns = pd.DataFrame({
-        "campaign_id": ["K001", "K002", "K003", "K004"],
-        "name": ["Mail", "Text", "Push", "Now"],
-        "channel": ["email", "sms", "push", "email"],
-        "offer": ["10% off toys", "10% off toys", "10% off toys", "15% off books"],
-        "discount_pct": [10.0, 10.0, 10.0, 15.0],
-        "start_at": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-06-25"],
-                                   utc=True),
-        "end_at": pd.to_datetime(["2026-01-15", "2026-02-15", "2026-03-15", "2026-07-15"],
-                                 utc=True),
-        "cost_per_contact": [0.05, 0.09, 0.01, 0.05],
-        "target_categories": [["toys"], ["toys"], ["toys"], ["books"]],
-        "target_segments": [[], [], [], ["loyal"]],
-        "description": [""] * 4,
-    })
+    table = pd.DataFrame(
+        {
+            "segment": seg,
+            "recency_days": rng.integers(1, 300, n).astype(float),
+            "frequency": rng.integers(1, 20, n),
+            "monetary": rng.gamma(2, 150, n),
+            "churn_risk": rng.random(n),
+            "expected_value_90d": rng.gamma(2, 30, n),
+            "top_category": "toys",
+            "top_categories": [["toys", "books"]] * n,
+            "language": rng.choice(["en", "zh"], n),
+            "city": "Springfield",
+            "gender": "unknown",
+            "age": 40,
+            "consent_email": rng.random(n) < 0.8,
+            "consent_sms": rng.random(n) < 0.5,
+            "consent_push": rng.random(n) < 0.6,
+            "last_contacted_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
+            .mask(pd.Series(rng.random(n) < 0.1), as_of - pd.Timedelta(days=2))
+            .to_numpy(),
+            "price_band": rng.choice(["budget", "mid", "premium"], n),
+        },
+        index=pd.Index(ids, name="customer_id"),
+    )
+    campaigns = pd.DataFrame(
+        {
+            "campaign_id": ["K001", "K002", "K003", "K004"],
+            "name": ["Mail", "Text", "Push", "Now"],
+            "channel": ["email", "sms", "push", "email"],
+            "offer": ["10% off toys", "10% off toys", "10% off toys", "15% off books"],
+            "discount_pct": [10.0, 10.0, 10.0, 15.0],
+            "start_at": pd.to_datetime(
+                ["2026-01-01", "2026-02-01", "2026-03-01", "2026-06-25"], utc=True
+            ),
+            "end_at": pd.to_datetime(
+                ["2026-01-15", "2026-02-15", "2026-03-15", "2026-07-15"], utc=True
+            ),
+            "cost_per_contact": [0.05, 0.09, 0.01, 0.05],
+            "target_categories": [["toys"], ["toys"], ["toys"], ["books"]],
+            "target_segments": [[], [], [], ["loyal"]],
+            "description": [""] * 4,
+        }
+    )
     rows = []
     for camp in campaigns.itertuples():
         if camp.campaign_id == "K004":
@@ -249,19 +292,35 @@ def make_shop(n: int = 3000, seed: int = 7) -> tuple[Any, StubProfiles]:
             base = 0.03
             p = base + (TRUE_CONV[(seg[i], camp.channel)] if treated else 0.0)
             conv = rng.random() < p
-            rows.append((camp.campaign_id, ids[i], "treatment" if treated else "control",
-                         camp.start_at, bool(conv), float(rng.gamma(4, 25)) if conv else 0.0))
-    exposures = pd.DataFrame(rows, columns=["campaign_id", "customer_id", "group", "sent_at",
-                                            "converted", "revenue"])
-    empty_events = pd.DataFrame({
-        "customer_id": pd.Series([], dtype=object), "product_id": pd.Series([], dtype=object),
-        "event_type": pd.Series([], dtype=object), "quantity": pd.Series([], dtype="int64"),
-        "unit_price": pd.Series([], dtype="float64"),
-        "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
-    })
+            rows.append(
+                (
+                    camp.campaign_id,
+                    ids[i],
+                    "treatment" if treated else "control",
+                    camp.start_at,
+                    bool(conv),
+                    float(rng.gamma(4, 25)) if conv else 0.0,
+                )
+            )
+    exposures = pd.DataFrame(
+        rows, columns=["campaign_id", "customer_id", "group", "sent_at", "converted", "revenue"]
+    )
+    empty_events = pd.DataFrame(
+        {
+            "customer_id": pd.Series([], dtype=object),
+            "product_id": pd.Series([], dtype=object),
+            "event_type": pd.Series([], dtype=object),
+            "quantity": pd.Series([], dtype="int64"),
+            "unit_price": pd.Series([], dtype="float64"),
+            "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
+        }
+    )
     shop = ShopData(
-        customers=pd.DataFrame({"customer_id": ids}), products=pd.DataFrame(),
-        events=empty_events, campaigns=campaigns, exposures=exposures,
+        customers=pd.DataFrame({"customer_id": ids}),
+        products=pd.DataFrame(),
+        events=empty_events,
+        campaigns=campaigns,
+        exposures=exposures,
         meta={"as_of": as_of.isoformat(), "currency": "USD"},
     )
     return shop, StubProfiles(table, as_of)
@@ -343,14 +402,21 @@ def test_every_selected_customer_consented_is_outside_the_cap_and_appears_once(
     budget=st.floats(min_value=0.5, max_value=400),
     segments=st.none() | st.lists(st.sampled_from(SEGS), min_size=1, max_size=3, unique=True),
     consent=st.none() | st.sampled_from(["email", "sms", "push"]),
-    channels=st.lists(st.sampled_from(["email", "sms", "push"]), min_size=1, max_size=3,
-                      unique=True),
+    channels=st.lists(
+        st.sampled_from(["email", "sms", "push"]), min_size=1, max_size=3, unique=True
+    ),
     cap=st.integers(min_value=0, max_value=30),
     goal=st.sampled_from(["revenue", "conversions", "profit"]),
 )
 def test_consent_holds_for_every_selected_contact(
-    small_shop: Any, tmp_path_factory: pytest.TempPathFactory, budget: float,
-    segments: list[str] | None, consent: str | None, channels: list[str], cap: int, goal: str,
+    small_shop: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    budget: float,
+    segments: list[str] | None,
+    consent: str | None,
+    channels: list[str],
+    cap: int,
+    goal: str,
 ) -> None:
     from tools.campaigns.models import ChannelCost
     from tools.campaigns.optimize import optimize_campaign
@@ -358,7 +424,9 @@ def test_consent_holds_for_every_selected_contact(
 
     deps = make_deps(small_shop, tmp_path_factory.mktemp("p"))
     plan = optimize_campaign(
-        deps, budget=budget, goal=goal,  # type: ignore[arg-type]
+        deps,
+        budget=budget,
+        goal=goal,  # type: ignore[arg-type]
         channels=[ChannelCost(channel=c) for c in channels],  # type: ignore[arg-type]
         audience=SegmentFilter(segments=segments, consent_channel=consent),  # type: ignore[arg-type]
         frequency_cap_days=cap,
@@ -379,8 +447,13 @@ def test_capacity_and_shares_hold_in_the_plan(small_shop: Any, tmp_path: Path) -
     from tools.campaigns.optimize import optimize_campaign
 
     deps = make_deps(small_shop, tmp_path)
-    plan = optimize_campaign(deps, budget=40.0, channel_capacity={"sms": 50},
-                             min_segment_share={"lost": 0.1}, max_segment_share={"loyal": 0.2})
+    plan = optimize_campaign(
+        deps,
+        budget=40.0,
+        channel_capacity={"sms": 50},
+        min_segment_share={"lost": 0.1},
+        max_segment_share={"loyal": 0.2},
+    )
     sms = sum(r.contacts for r in plan.rows if r.channel == "sms")
     assert sms <= 50
     spent = {seg: sum(r.cost for r in plan.rows if r.segment == seg) for seg in SEGS}
@@ -397,8 +470,14 @@ def test_capacity_and_shares_hold_in_the_plan(small_shop: Any, tmp_path: Path) -
         ({"budget": 10.0, "channel_capacity": {"fax": 3}}, "channel_capacity"),
         ({"budget": 10.0, "min_segment_share": {"at_rsk": 0.2}}, "did you mean at_risk"),
         ({"budget": 10.0, "min_segment_share": {"lost": 0.7, "loyal": 0.6}}, "min_segment_share"),
-        ({"budget": 10.0, "min_segment_share": {"loyal": 0.5},
-          "max_segment_share": {"loyal": 0.2}}, "min_segment_share[loyal]"),
+        (
+            {
+                "budget": 10.0,
+                "min_segment_share": {"loyal": 0.5},
+                "max_segment_share": {"loyal": 0.2},
+            },
+            "min_segment_share[loyal]",
+        ),
         ({"budget": 10.0, "frequency_cap_days": -1}, "frequency_cap_days"),
     ],
 )
@@ -422,8 +501,9 @@ def test_unknown_offer_and_missing_cost_are_refused(small_shop: Any, tmp_path: P
     with pytest.raises(ToolInputError, match="unknown offer 'mystery box'"):
         optimize_campaign(deps, 10.0, offers=[OfferOption(name="mystery box")])
     shop = small_shop[0]
-    no_push = type(shop)(**{**shop.__dict__, "campaigns": shop.campaigns[
-        shop.campaigns["channel"] != "push"]})
+    no_push = type(shop)(
+        **{**shop.__dict__, "campaigns": shop.campaigns[shop.campaigns["channel"] != "push"]}
+    )
     deps = make_deps((no_push, small_shop[1], small_shop[2]), tmp_path)
     with pytest.raises(ToolInputError, match=r"channels\[0\].cost_per_contact"):
         optimize_campaign(deps, 10.0, channels=[ChannelCost(channel="push")])
@@ -436,8 +516,9 @@ def test_empty_audience_gives_a_valid_empty_plan_saying_why(
     from tools.shop.schemas import SegmentFilter
 
     deps = make_deps(small_shop, tmp_path)
-    plan = optimize_campaign(deps, 10.0, audience=SegmentFilter(min_churn_risk=1.0),
-                             frequency_cap_days=10_000)
+    plan = optimize_campaign(
+        deps, 10.0, audience=SegmentFilter(min_churn_risk=1.0), frequency_cap_days=10_000
+    )
     assert plan.totals.contacts == 0 and plan.selected == [] and plan.rows == []
     assert "frequency cap" in plan.message or "no customer matches" in plan.message
 
@@ -458,8 +539,17 @@ def test_offer_cost_counts_in_the_budget(small_shop: Any, tmp_path: Path) -> Non
 # A plan's problem on the demo shop (values rounded) on which HiGHS 1.12 prints a debug line
 # from C: "HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();".
 HIGHS_SEGMENTS = [
-    'at_risk', 'cannot_lose', 'champions', 'hibernating', 'lost', 'loyal', 'need_attention',
-    'new', 'potential_loyalists', 'promising', 'prospects',
+    "at_risk",
+    "cannot_lose",
+    "champions",
+    "hibernating",
+    "lost",
+    "loyal",
+    "need_attention",
+    "new",
+    "potential_loyalists",
+    "promising",
+    "prospects",
 ]
 HIGHS_GROUPS = (
     "0:34 0:6 0:27 0:3 0:9 0:29 0:10 1:2 2:11 2:10 2:18 2:8 2:13 2:16 2:11 3:23 3:11 3:14 "
@@ -529,7 +619,9 @@ def test_solver_writes_nothing_on_stdout(capfd: pytest.CaptureFixture[str]) -> N
         cell_channel=[("email", "sms", "push")[int(c[1])] for c in cells],
         value=np.array([float(c[2]) for c in cells]),
         cost=np.array([float(c[3]) for c in cells]),
-        budget=10.0, capacity={"email": 100}, min_share={"at_risk": 0.2},
+        budget=10.0,
+        capacity={"email": 100},
+        min_share={"at_risk": 0.2},
     )
     alloc = solve_allocation(problem)
     assert is_feasible(problem, alloc.contacts)
@@ -609,8 +701,9 @@ def test_plan_on_the_demo_shop_honours_consent_and_the_frequency_cap(settings: A
     if not (settings.data_dir / "exposures.parquet").is_file():
         pytest.skip(f"no demo shop at {settings.data_dir}")
     deps = ToolDeps(settings.tool_config())
-    plan = optimize_campaign(deps, 300.0, offers=[OfferOption(name="no offer"),
-                                                  OfferOption(name="15% off")])
+    plan = optimize_campaign(
+        deps, 300.0, offers=[OfferOption(name="no offer"), OfferOption(name="15% off")]
+    )
     assert plan.totals.contacts > 0 and plan.totals.cost <= 300.0
     customers = deps.shop.customers.set_index("customer_id")
     for s in plan.selected:

@@ -14,21 +14,28 @@ START = pd.Timestamp("2026-03-01T10:00:00Z")
 
 
 def exposures_frame(rows: list[tuple[str, str, str, bool, float]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["campaign_id", "customer_id", "group", "converted",
-                                       "revenue"]).assign(sent_at=START)
+    return pd.DataFrame(
+        rows, columns=["campaign_id", "customer_id", "group", "converted", "revenue"]
+    ).assign(sent_at=START)
 
 
 def campaigns_frame(spec: dict[str, tuple[str, float]]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "campaign_id": list(spec),
-        "channel": [c for c, _ in spec.values()],
-        "discount_pct": [d for _, d in spec.values()],
-    })
+    return pd.DataFrame(
+        {
+            "campaign_id": list(spec),
+            "channel": [c for c, _ in spec.values()],
+            "discount_pct": [d for _, d in spec.values()],
+        }
+    )
 
 
 def simulate(
-    rng: np.random.Generator, segments: dict[str, int], effects: dict[tuple[str, str], float],
-    campaigns: dict[str, tuple[str, float]], base: float = 0.04, treat_share: float = 0.7,
+    rng: np.random.Generator,
+    segments: dict[str, int],
+    effects: dict[tuple[str, str], float],
+    campaigns: dict[str, tuple[str, float]],
+    base: float = 0.04,
+    treat_share: float = 0.7,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Each campaign reaches every customer; treatment converts at base + effect."""
     ids, segs = [], []
@@ -42,15 +49,28 @@ def simulate(
             treated = rng.random() < treat_share
             p = base + (effects.get((seg, ch), 0.0) if treated else 0.0)
             conv = bool(rng.random() < p)
-            rows.append((camp, cid, "treatment" if treated else "control", conv,
-                         float(rng.gamma(5, 20)) if conv else 0.0))
+            rows.append(
+                (
+                    camp,
+                    cid,
+                    "treatment" if treated else "control",
+                    conv,
+                    float(rng.gamma(5, 20)) if conv else 0.0,
+                )
+            )
     return exposures_frame(rows), pd.Series(segs, index=ids)
 
 
 def test_cell_estimates_recover_planted_uplift_within_their_intervals() -> None:
     rng = np.random.default_rng(1)
-    effects = {("loyal", "email"): 0.10, ("loyal", "sms"): 0.0, ("lost", "email"): 0.0,
-               ("lost", "sms"): 0.06, ("champions", "email"): 0.05, ("champions", "sms"): 0.02}
+    effects = {
+        ("loyal", "email"): 0.10,
+        ("loyal", "sms"): 0.0,
+        ("lost", "email"): 0.0,
+        ("lost", "sms"): 0.06,
+        ("champions", "email"): 0.05,
+        ("champions", "sms"): 0.02,
+    }
     camps = {"K001": ("email", 10.0), "K002": ("sms", 10.0), "K003": ("email", 20.0)}
     exp, seg = simulate(rng, {"loyal": 1500, "lost": 1500, "champions": 1500}, effects, camps)
     model = build_uplift_model(exp, campaigns_frame(camps), seg)
@@ -69,11 +89,16 @@ def test_cell_estimates_recover_planted_uplift_within_their_intervals() -> None:
 
 def test_small_cells_are_pulled_toward_the_channel_and_large_ones_keep_their_value() -> None:
     rng = np.random.default_rng(2)
-    effects = {("loyal", "email"): 0.12, ("lost", "email"): 0.0, ("at_risk", "email"): 0.06,
-               ("new", "email"): 0.0}
+    effects = {
+        ("loyal", "email"): 0.12,
+        ("lost", "email"): 0.0,
+        ("at_risk", "email"): 0.06,
+        ("new", "email"): 0.0,
+    }
     camps = {"K001": ("email", 10.0)}
-    exp, seg = simulate(rng, {"loyal": 3000, "lost": 3000, "at_risk": 3000, "new": 20}, effects,
-                        camps)
+    exp, seg = simulate(
+        rng, {"loyal": 3000, "lost": 3000, "at_risk": 3000, "new": 20}, effects, camps
+    )
     # Plant a lucky streak in the tiny segment: every treated 'new' customer converted.
     new_t = exp["customer_id"].isin(seg.index[seg == "new"]) & (exp["group"] == "treatment")
     exp.loc[new_t, ["converted", "revenue"]] = [True, 100.0]
@@ -85,7 +110,8 @@ def test_small_cells_are_pulled_toward_the_channel_and_large_ones_keep_their_val
     assert new.raw_conversion_uplift is not None and new.raw_conversion_uplift > 0.5
     assert new.shrinkage > 0.8
     moved = (new.raw_conversion_uplift - new.conversion_uplift) / (
-        new.raw_conversion_uplift - channel.conversion_uplift)
+        new.raw_conversion_uplift - channel.conversion_uplift
+    )
     assert moved > 0.8  # most of the way from its lucky raw value to the channel's
     assert loyal.shrinkage < 0.5 and loyal.conversion_uplift > 0.09
 
@@ -98,14 +124,24 @@ def test_per_campaign_differences_avoid_mixing_baselines() -> None:
         for i in range(10000):
             treated = rng.random() < share
             conv = bool(rng.random() < base)
-            rows.append((camp, f"C{i:05d}", "treatment" if treated else "control", conv,
-                         50.0 if conv else 0.0))
+            rows.append(
+                (
+                    camp,
+                    f"C{i:05d}",
+                    "treatment" if treated else "control",
+                    conv,
+                    50.0 if conv else 0.0,
+                )
+            )
     exp = exposures_frame(rows)
     seg = pd.Series("loyal", index=[f"C{i:05d}" for i in range(10000)])
-    model = build_uplift_model(exp, campaigns_frame({"K001": ("email", 0), "K002": ("email", 0)}),
-                               seg)
-    pooled = (exp.loc[exp["group"] == "treatment", "converted"].mean()
-              - exp.loc[exp["group"] == "control", "converted"].mean())
+    model = build_uplift_model(
+        exp, campaigns_frame({"K001": ("email", 0), "K002": ("email", 0)}), seg
+    )
+    pooled = (
+        exp.loc[exp["group"] == "treatment", "converted"].mean()
+        - exp.loc[exp["group"] == "control", "converted"].mean()
+    )
     est = model.channel_estimate("email")
     assert est is not None
     assert abs(pooled) > 0.1  # pooling rows would invent a large effect...
@@ -114,11 +150,12 @@ def test_per_campaign_differences_avoid_mixing_baselines() -> None:
 
 
 def test_campaigns_without_control_give_no_estimate_and_say_so() -> None:
-    rows = [("K001", f"C{i:05d}", "treatment", i % 10 == 0, 30.0 if i % 10 == 0 else 0.0)
-            for i in range(500)]
+    rows = [
+        ("K001", f"C{i:05d}", "treatment", i % 10 == 0, 30.0 if i % 10 == 0 else 0.0)
+        for i in range(500)
+    ]
     seg = pd.Series("loyal", index=[f"C{i:05d}" for i in range(500)])
-    model = build_uplift_model(exposures_frame(rows), campaigns_frame({"K001": ("email", 0)}),
-                               seg)
+    model = build_uplift_model(exposures_frame(rows), campaigns_frame({"K001": ("email", 0)}), seg)
     assert model.channel_estimate("email") is None
     assert model.estimate("loyal", "email") is None
     assert model.campaigns_without_control == ["K001"]
@@ -134,14 +171,20 @@ def test_pre_period_purchases_narrow_the_interval() -> None:
     treated = rng.random(n) < 0.5
     p = np.where(heavy, 0.6, 0.02) + np.where(treated, 0.03, 0.0)
     conv = rng.random(n) < p
-    exp = exposures_frame([
-        ("K001", c, "treatment" if t else "control", bool(v), 80.0 if v else 0.0)
-        for c, t, v in zip(ids, treated, conv, strict=True)
-    ])
-    events = pd.DataFrame({
-        "customer_id": [c for c, h in zip(ids, heavy, strict=True) if h for _ in range(3)],
-        "event_type": "purchase", "quantity": 1, "unit_price": 40.0,
-    })
+    exp = exposures_frame(
+        [
+            ("K001", c, "treatment" if t else "control", bool(v), 80.0 if v else 0.0)
+            for c, t, v in zip(ids, treated, conv, strict=True)
+        ]
+    )
+    events = pd.DataFrame(
+        {
+            "customer_id": [c for c, h in zip(ids, heavy, strict=True) if h for _ in range(3)],
+            "event_type": "purchase",
+            "quantity": 1,
+            "unit_price": 40.0,
+        }
+    )
     events["timestamp"] = START - pd.Timedelta(days=20)
     seg = pd.Series("loyal", index=ids)
     camps = campaigns_frame({"K001": ("email", 0.0)})
@@ -177,8 +220,9 @@ def test_dersimonian_laird_sees_spread_only_beyond_noise() -> None:
     assert tau2 == pytest.approx(np.var(spread, ddof=1) - 0.01**2, rel=0.05)
 
 
-def _heterogeneous(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, np.ndarray,
-                                                                np.ndarray, np.ndarray]:
+def _heterogeneous(
+    rng: np.random.Generator, n: int
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     x = pd.DataFrame({"activity": rng.random(n), "noise": rng.random(n)})
     arm = np.where(rng.random(n) < 0.5, "treatment", "control").astype(object)
     base = 0.02 + 0.2 * x["activity"].to_numpy()

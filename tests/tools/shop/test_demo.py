@@ -225,16 +225,16 @@ def test_every_conversion_is_a_purchase_in_the_campaign_window(demo: ShopData) -
     conv = demo.exposures[demo.exposures["converted"]].merge(demo.campaigns)
     buys = demo.events[demo.events["event_type"] == "purchase"]
     joined = conv.merge(buys, on="customer_id")
-    joined = joined[(joined["timestamp"] > joined["sent_at"])
-                    & (joined["timestamp"] <= joined["end_at"])
-                    & joined["product_id"].isin(demo.products["product_id"])]
+    joined = joined[
+        (joined["timestamp"] > joined["sent_at"])
+        & (joined["timestamp"] <= joined["end_at"])
+        & joined["product_id"].isin(demo.products["product_id"])
+    ]
     value = (joined["unit_price"] * joined["quantity"]).round(2)
     matched = joined[(value - joined["revenue"]).abs() < 0.005]
     assert matched[["campaign_id", "customer_id"]].drop_duplicates().shape[0] == len(conv)
     # Treated customers paid the offer price.
-    treated = matched[matched["group"] == "treatment"].merge(
-        demo.products[["product_id", "price"]]
-    )
+    treated = matched[matched["group"] == "treatment"].merge(demo.products[["product_id", "price"]])
     expected = (treated["price"] * (1 - treated["discount_pct"] / 100)).round(2)
     assert ((treated["unit_price"] - expected).abs() < 0.011).mean() > 0.95
 
@@ -242,13 +242,17 @@ def test_every_conversion_is_a_purchase_in_the_campaign_window(demo: ShopData) -
 # --------------------------------------------------------------------------- the hidden truth
 
 
-def test_truth_is_consistent_with_the_shop(
-    demo: ShopData, truth: dict[str, pd.DataFrame]
-) -> None:
+def test_truth_is_consistent_with_the_shop(demo: ShopData, truth: dict[str, pd.DataFrame]) -> None:
     ids = set(demo.customers["customer_id"])
     assert set(truth["customers"]["customer_id"]) == ids
     assert set(truth["customers"]["archetype"]) >= {
-        "champion", "loyal", "new", "promising", "at_risk", "hibernating", "lost",
+        "champion",
+        "loyal",
+        "new",
+        "promising",
+        "at_risk",
+        "hibernating",
+        "lost",
     }
     assert truth["customers"]["price_sensitivity"].between(-1, 1).all()
     churned = truth["customers"]["churned_at"].notna()
@@ -277,24 +281,24 @@ def test_tastes_drive_what_customers_buy(demo: ShopData, truth: dict[str, pd.Dat
     assert hit > 0.35  # 15 categories: chance would be about 0.07
 
 
-def test_complements_are_bought_together(
-    demo: ShopData, truth: dict[str, pd.DataFrame]
-) -> None:
+def test_complements_are_bought_together(demo: ShopData, truth: dict[str, pd.DataFrame]) -> None:
     buys = demo.events[demo.events["event_type"] == "purchase"]
     buyers = buys.groupby("product_id")["customer_id"].apply(set).to_dict()
 
     def shared(pairs: pd.DataFrame) -> float:
-        return float(np.mean([
-            len(buyers.get(p, set()) & buyers.get(q, set()))
-            for p, q in pairs.itertuples(index=False)
-        ]))
+        return float(
+            np.mean(
+                [
+                    len(buyers.get(p, set()) & buyers.get(q, set()))
+                    for p, q in pairs.itertuples(index=False)
+                ]
+            )
+        )
 
     comp = truth["complements"]
     rng = np.random.default_rng(0)
     ids = demo.products["product_id"].to_numpy()
-    random_pairs = pd.DataFrame(
-        {"a": rng.choice(ids, len(comp)), "b": rng.choice(ids, len(comp))}
-    )
+    random_pairs = pd.DataFrame({"a": rng.choice(ids, len(comp)), "b": rng.choice(ids, len(comp))})
     assert shared(comp) > 4 * shared(random_pairs)
 
 
@@ -317,9 +321,7 @@ def test_archetypes_map_onto_recency_and_frequency(
     assert buys["customer_id"].drop_duplicates().isin(prospects).sum() < 0.15 * len(prospects)
 
 
-def test_planted_uplift_differs_by_channel(
-    demo: ShopData, truth: dict[str, pd.DataFrame]
-) -> None:
+def test_planted_uplift_differs_by_channel(demo: ShopData, truth: dict[str, pd.DataFrame]) -> None:
     """The best channel depends on the segment, in the truth and in the observed campaigns."""
     up = truth["uplift"].merge(truth["customers"][["customer_id", "archetype"]])
     mean = up.groupby(["archetype", "channel"])["conversion_uplift"].mean().unstack()
@@ -350,8 +352,21 @@ def test_cli_writes_a_shop_and_reports_counts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the working directory is an allowed place to write
-    code = main(["data", "demo", "--out", "shop", "--customers", "80", "--products", "45",
-                 "--seed", "5", "--json"])
+    code = main(
+        [
+            "data",
+            "demo",
+            "--out",
+            "shop",
+            "--customers",
+            "80",
+            "--products",
+            "45",
+            "--seed",
+            "5",
+            "--json",
+        ]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["counts"]["customers"] == 80 and report["counts"]["products"] == 45

@@ -159,9 +159,7 @@ def build_events(
             qty_follow,
         ]
     )
-    sec = np.concatenate(
-        [v_sec, c_sec[cart], b_sec[buy], f_sec - 240.0, f_sec - 120.0, f_sec]
-    )
+    sec = np.concatenate([v_sec, c_sec[cart], b_sec[buy], f_sec - 240.0, f_sec - 120.0, f_sec])
     sec = np.floor(np.minimum(sec, AS_OF.timestamp() - 1.0))
     price = prices[prod]
     # Occasional discounts on purchases, more of them in Black Friday week.

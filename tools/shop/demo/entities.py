@@ -46,9 +46,7 @@ from tools.shop.schemas import CHANNELS
 # ----------------------------------------------------------------------------- products
 
 
-def build_products(
-    rng: np.random.Generator, n_products: int
-) -> tuple[pd.DataFrame, Arr, Arr, Arr]:
+def build_products(rng: np.random.Generator, n_products: int) -> tuple[pd.DataFrame, Arr, Arr, Arr]:
     """The catalog; also per product: category index, popularity and price z-score."""
     n_cat = len(CATEGORIES)
     cat_idx = np.sort(np.arange(n_products) % n_cat)
@@ -198,9 +196,7 @@ def build_customers(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, Arr
     zh = rng.random(n) < 0.35
     gender = rng.choice(["female", "male", "other", "unknown"], n, p=[0.52, 0.42, 0.02, 0.04])
     age = np.clip(np.round(rng.normal(39, 12, n)), 18, 85).astype("int64")
-    rows = [
-        _person(rng, i, bool(zh[i]), str(gender[i])) for i in range(n)
-    ]
+    rows = [_person(rng, i, bool(zh[i]), str(gender[i])) for i in range(n)]
     frame = pd.DataFrame(rows)
     frame["age"] = pd.array(np.where(rng.random(n) < 0.03, -1, age), dtype="Int64")
     frame.loc[frame["age"] < 0, "age"] = pd.NA
@@ -229,8 +225,10 @@ def _person(rng: np.random.Generator, i: int, zh: bool, gender: str) -> dict[str
         first, first_py = pick(rng, ZH_FEMALE if female else ZH_MALE)
         city_en, city_zh, district = pick(rng, CITIES_ZH)
         email = f"{first_py}.{last_py}{int(rng.integers(10, 999))}@example.cn"
-        phone = f"+86 1{int(rng.integers(30, 90))} {int(rng.integers(1000, 9999))} " \
+        phone = (
+            f"+86 1{int(rng.integers(30, 90))} {int(rng.integers(1000, 9999))} "
             f"{int(rng.integers(1000, 9999))}"
+        )
         address = f"{city_zh}{district}{pick(rng, STREETS_ZH)}{int(rng.integers(1, 500))}号"
         country = "China"
         city = city_en

@@ -150,8 +150,7 @@ def generate_demo_shop(
         raise ToolInputError(f"customers must be at least 50, got {customers}")
     if products < 3 * len(CATEGORIES):
         raise ToolInputError(
-            f"products must be at least {3 * len(CATEGORIES)} "
-            f"(3 per category), got {products}"
+            f"products must be at least {3 * len(CATEGORIES)} (3 per category), got {products}"
         )
     if seed < 0:
         raise ToolInputError(f"seed must be a non-negative integer, got {seed}")
@@ -164,14 +163,22 @@ def generate_demo_shop(
     sens = np.clip(rng.normal(0.0, 0.5, customers), -1.0, 1.0).round(3)
     prices = prod_frame["price"].to_numpy(dtype=np.float64)
     events = build_events(
-        rng, arche, start, end, signup_days, tastes, sens, cat_idx, popularity, price_z,
-        prices, complements,
+        rng,
+        arche,
+        start,
+        end,
+        signup_days,
+        tastes,
+        sens,
+        cat_idx,
+        popularity,
+        price_z,
+        prices,
+        complements,
     )
     basket = typical_basket(events, customers, tastes, prices, cat_idx)
     baseline, uplift = build_uplift(rng, arche, basket)
-    campaigns, exposures = build_campaigns(
-        rng, cust_frame, events, baseline, uplift, basket
-    )
+    campaigns, exposures = build_campaigns(rng, cust_frame, events, baseline, uplift, basket)
     conversions = conversion_events(
         rng, campaigns, exposures, tastes, sens, cat_idx, popularity, price_z, prices
     )
@@ -182,9 +189,7 @@ def generate_demo_shop(
         "source": "demo",
         "seed": int(seed),
         "as_of": AS_OF.isoformat().replace("+00:00", "Z"),
-        "history_start": (AS_OF - timedelta(days=HISTORY_DAYS)).isoformat().replace(
-            "+00:00", "Z"
-        ),
+        "history_start": (AS_OF - timedelta(days=HISTORY_DAYS)).isoformat().replace("+00:00", "Z"),
         "generator": "tools.demo_data",  # the module's name when these bytes were fixed
         "note": (
             "Synthetic demo shop: every person, address, phone number and brand is fictional. "
