@@ -226,6 +226,8 @@ class OfflineChatModel(BaseChatModel):
             args["min_price"] = r.min_price
         if r.max_price is not None:
             args["max_price"] = r.max_price
+        if r.exclude:
+            args["exclude"] = list(r.exclude)
         return [("search_products", args)]
 
     def _draft_calls(self, route: Route, turn: Turn) -> list[tuple[str, dict[str, Any]]]:

@@ -139,11 +139,21 @@ _PROTECTED = re.compile(
 
 
 def read_unsupported(low: str, reading: Reading, vocab: ShopVocabulary | None = None) -> None:
-    """Conditions the tools cannot apply yet are named, never dropped in silence."""
+    """Conditions the tools cannot apply yet are named, never dropped in silence.
+
+    A negation ("not leather", "不要皮的") becomes the product search's ``exclude``; for a
+    recommendation, which cannot exclude, it is named as not applied.
+    """
     for match in _NEGATION.finditer(low):
         what = match.group("what") or match.group("zh")
+        if len(what) > 1 and what.endswith("的"):  # "不要皮的": the thing is 皮
+            what = what[:-1]
         if {"search", "recommend"} & set(reading.intents) or not reading.intents:
-            reading.unsupported.append(f"exclude:{what}")
+            if "recommend" in reading.intents and "search" not in reading.intents:
+                reading.unsupported.append(f"exclude:{what}")  # recommendations cannot exclude
+            else:  # product search leaves it out (its ``exclude`` argument)
+                reading.exclude.append(what)
+                reading.sources["exclude"] = match.group(0).strip()
             if vocab is not None:  # "but not kitchen" must not become the kitchen filter
                 negated = {m.value for m in vocab.find(what, kinds=("category", "brand"))}
                 reading.categories = [c for c in reading.categories if c not in negated]

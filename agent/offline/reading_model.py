@@ -72,6 +72,8 @@ class Reading(BaseModel):
     value_tier: str | None = None
     min_price: float | None = None
     max_price: float | None = None
+    #: Words, categories or brands a product search must leave out ("not leather").
+    exclude: list[str] = Field(default_factory=list)
     budget: float | None = None
     currency: str | None = None
     channels: list[str] = Field(default_factory=list)

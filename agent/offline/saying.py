@@ -84,6 +84,8 @@ def reading_line(reading: Reading) -> str:
         add("min_price", "r_min_price", value=_amount(reading.min_price))
     if reading.max_price is not None:
         add("max_price", "r_max_price", value=_amount(reading.max_price))
+    if reading.exclude:
+        add("exclude", "r_exclude", value=", ".join(reading.exclude))
     if reading.budget is not None:
         add("budget", "r_budget", value=_amount(reading.budget))
     if reading.channels and ("plan" in reading.intents or "draft" in reading.intents):

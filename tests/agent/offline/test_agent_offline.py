@@ -296,7 +296,7 @@ def test_every_condition_reaches_a_tool_argument(
 @pytest.mark.parametrize(
     ("request_text", "named"),
     [
-        ("hiking gear but not leather", 'exclude "leather"'),
+        ("recommend products for C00042 but not leather", 'exclude "leather"'),
         ("female customers who like running", 'gender or age ("female")'),
     ],
 )
@@ -307,6 +307,22 @@ def test_a_condition_no_tool_can_apply_is_named_in_the_answer(
     assert result.tool_calls, result.answer
     assert named in result.answer
     assert "without that condition" in result.answer
+
+
+@pytest.mark.parametrize(
+    ("request_text", "word"),
+    [("hiking gear but not leather", "leather"), ("找一些背包，不要皮的", "皮")],
+)
+def test_a_negation_reaches_the_search_as_exclude(
+    runner: AgentRunner, request_text: str, word: str
+) -> None:
+    result = runner.run(request_text)
+    call = next(c for c in result.tool_calls if c.name == "search_products")
+    assert call.args["exclude"] == [word]
+    assert result.reading is not None and not result.reading.get("unsupported")
+    assert word in result.answer.splitlines()[0]  # said back in the reading
+    hits = result.artifacts[-1].result.hits
+    assert hits and all(word.lower() not in h.title.lower() for h in hits)
 
 
 def test_a_negated_category_is_never_used_as_the_filter(runner: AgentRunner) -> None:

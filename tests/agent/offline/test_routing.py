@@ -119,7 +119,10 @@ def test_refusals_say_why(vocab: ShopVocabulary) -> None:
 
 
 def test_negations_and_protected_attributes_are_named(vocab: ShopVocabulary) -> None:
-    assert read_request("hiking gear but not leather", vocab).unsupported == ["exclude:leather"]
+    searched = read_request("hiking gear but not leather", vocab)
+    assert searched.exclude == ["leather"] and searched.unsupported == []
+    recommended = read_request("recommend products for C00042 but not leather", vocab)
+    assert recommended.unsupported == ["exclude:leather"]
     assert read_request("women over 40 who like kitchen", vocab).unsupported == ["protected:women"]
 
 
