@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from agent.api.batches import BatchManager
 from agent.api.guard import AccessGuard
+from agent.api.keys import KeyRing
 from agent.api.problems import install_problem_handlers
 from agent.api.routes_agent import build_agent_router
 from agent.api.routes_data import build_data_router
@@ -36,20 +37,25 @@ batches), `plan` (optimize_campaign), `admin` (export, erase). Errors are
 
 
 def create_app(settings: Settings, *, service: AgentService | None = None) -> FastAPI:
-    """The API app over ``settings`` (one :class:`AgentService` per app).
+    """The API app over ``settings``, on its own :class:`AgentService` or on ``service``.
+
+    The guard's limits come from ``settings``; a service passed in is shared (started if it
+    is not yet, and left running when the app stops).
 
     Raises:
         ApiConfigError: the configured keys are inconsistent (two names, one key).
     """
-    service = service or AgentService(settings)
-    batches = BatchManager(settings, lambda: service.base_runner().deps)
+    owned = service is None
+    agent = service or AgentService(settings)
+    batches = BatchManager(settings, lambda: agent.base_runner().deps)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        service.start(on_ready=batches.resume_unfinished)
+        agent.start(on_ready=batches.resume_unfinished)
         yield
         batches.close()
-        service.close()
+        if owned:
+            agent.close()
 
     app = FastAPI(
         title="Marketing assistant API",
@@ -58,17 +64,17 @@ def create_app(settings: Settings, *, service: AgentService | None = None) -> Fa
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    app.include_router(build_agent_router(service))
-    app.include_router(build_data_router(service, batches))
+    app.include_router(build_agent_router(agent, settings))
+    app.include_router(build_data_router(agent, batches, settings))
     app.add_middleware(
         AccessGuard,
-        keys=service.keys,
+        keys=KeyRing(settings.api_keys),
         via="api",
         rate_per_minute=settings.api_rate_per_minute,
         max_body_bytes=settings.api_max_body_bytes,
-        on_done=service.record_access,
+        on_done=agent.record_access,
     )
-    app.state.service = service
+    app.state.service = agent
     app.state.batches = batches
     return app
 

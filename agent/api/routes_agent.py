@@ -24,6 +24,7 @@ from agent.api.problems import ProblemError, as_problem, problem_body
 from agent.api.service import AgentService
 from agent.loop.runner import RunUpdate
 from agent.loop.sessions import SESSION_ID
+from agent.settings import Settings
 
 ASK_EXAMPLE = {"text": "Tell me about C00042", "session": "crm-42"}
 
@@ -55,10 +56,13 @@ def require(scope: str, doing: str) -> Callable[..., Caller]:
     return dependency
 
 
-def build_agent_router(service: AgentService) -> APIRouter:
-    """The routes of ``/healthz``, ``/readyz``, ``/v1/ask``, ``/v1/tools`` and ``/v1/runs``."""
+def build_agent_router(service: AgentService, settings: Settings) -> APIRouter:
+    """The routes of ``/healthz``, ``/readyz``, ``/v1/ask``, ``/v1/tools`` and ``/v1/runs``.
+
+    Limits (request text, time per call) come from ``settings``, the app's own.
+    """
     router = APIRouter()
-    settings = service.settings
+    seconds = settings.api_timeout_s
     reading = require("read", "asking the agent and reading runs")
 
     def checked_ask(body: Annotated[AskRequest, Body(examples=[ASK_EXAMPLE])]) -> AskRequest:
@@ -113,7 +117,9 @@ def build_agent_router(service: AgentService) -> APIRouter:
         body: Annotated[AskRequest, Depends(checked_ask)],
         caller: Annotated[Caller, Depends(reading)],
     ) -> Response:
-        result = await service.call(service.ask, caller, body.text, body.session)
+        result = await service.call(
+            service.ask, caller, body.text, body.session, seconds=seconds
+        )
         return json_response(result, headers={"X-Run-Id": str(result["run_id"])})
 
     @router.post(
@@ -130,7 +136,7 @@ def build_agent_router(service: AgentService) -> APIRouter:
         body: Annotated[AskRequest, Depends(checked_ask)],
         caller: Annotated[Caller, Depends(reading)],
     ) -> AsyncIterator[ServerSentEvent]:
-        async for event in _stream_updates(service, caller, body):
+        async for event in _stream_updates(service, caller, body, seconds):
             yield event
 
     @router.get("/v1/tools", tags=["tools"], summary="Every tool with its argument schema")
@@ -156,7 +162,9 @@ def build_agent_router(service: AgentService) -> APIRouter:
     ) -> Response:
         caller = caller_of(request.state)
         service.check_tool(caller, name)
-        payload, run_id = await service.call(service.call_tool, caller, name, args)
+        payload, run_id = await service.call(
+            service.call_tool, caller, name, args, seconds=seconds
+        )
         return json_response(payload, headers={"X-Run-Id": run_id})
 
     @router.get("/v1/runs", tags=["runs"], summary="Recent runs, newest first (`trace list`)")
@@ -164,7 +172,7 @@ def build_agent_router(service: AgentService) -> APIRouter:
         _: Annotated[Caller, Depends(reading)],
         limit: Annotated[int, Query(ge=1, le=1000, description="Runs to list")] = 20,
     ) -> Response:
-        runs = await service.call(service.list_runs, limit)
+        runs = await service.call(service.list_runs, limit, seconds=seconds)
         return json_response({"runs": runs})
 
     @router.get(
@@ -174,7 +182,7 @@ def build_agent_router(service: AgentService) -> APIRouter:
         _: Annotated[Caller, Depends(reading)],
         run_id: Annotated[str, Path(description="e.g. r20250101-120000-123-a1b2c3")],
     ) -> Response:
-        return json_response(await service.call(service.show_run, run_id))
+        return json_response(await service.call(service.show_run, run_id, seconds=seconds))
 
     return router
 
@@ -189,7 +197,7 @@ def _update_event(update: RunUpdate) -> ServerSentEvent:
 
 
 async def _stream_updates(
-    service: AgentService, caller: Caller, body: AskRequest
+    service: AgentService, caller: Caller, body: AskRequest, seconds: float
 ) -> AsyncIterator[ServerSentEvent]:
     """Run the request on a worker thread and hand its steps over as they happen."""
     loop = asyncio.get_running_loop()
@@ -211,13 +219,12 @@ async def _stream_updates(
             put(("end", None))
 
     service.executor.submit(produce)
-    timeout = service.settings.api_timeout_s
-    deadline = loop.time() + timeout
+    deadline = loop.time() + seconds
     while True:
         try:
             kind, item = await asyncio.wait_for(queue.get(), max(0.0, deadline - loop.time()))
         except TimeoutError:
-            detail = f"the call took longer than {timeout:g} s (AGENT_API_TIMEOUT_S)"
+            detail = f"the call took longer than {seconds:g} s (AGENT_API_TIMEOUT_S)"
             timed_out = problem_body(504, "timeout", "Took too long", detail)
             yield ServerSentEvent(event="error", data=timed_out)
             return

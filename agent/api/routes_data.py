@@ -19,15 +19,18 @@ from agent.api.models import BatchRequest
 from agent.api.routes_agent import json_response, require
 from agent.api.service import AgentService
 from agent.privacy.rights import export_customer, forget_customer
+from agent.settings import Settings
 
 CustomerId = Annotated[str, Path(description="The customer's id, e.g. C00042", max_length=64)]
 JobId = Annotated[str, Path(description="The job's id, e.g. b1f2e3d4c5b6a7980")]
 
 
-def build_data_router(service: AgentService, batches: BatchManager) -> APIRouter:
-    """The routes of ``/v1/batches`` and ``/v1/customers``."""
+def build_data_router(
+    service: AgentService, batches: BatchManager, settings: Settings
+) -> APIRouter:
+    """The routes of ``/v1/batches`` and ``/v1/customers`` (time per call from ``settings``)."""
     router = APIRouter()
-    settings = service.settings
+    seconds = settings.api_timeout_s
     drafting = require("draft", "batch drafting")
     reading = require("read", "reading batch jobs")
     admin = require("admin", "exporting or erasing a customer's data")
@@ -45,13 +48,13 @@ def build_data_router(service: AgentService, batches: BatchManager) -> APIRouter
     async def create_batch(
         body: BatchRequest, caller: Annotated[Caller, Depends(drafting)]
     ) -> Response:
-        record = await service.call(batches.create, caller, body)
+        record = await service.call(batches.create, caller, body, seconds=seconds)
         data = record.model_dump(mode="json")
         return json_response(data, 202, headers={"Location": f"/v1/batches/{record.id}"})
 
     @router.get("/v1/batches", tags=["batches"], summary="Every batch job, newest first")
     async def list_batches(_: Annotated[Caller, Depends(reading)]) -> Response:
-        records = await service.call(batches.list)
+        records = await service.call(batches.list, seconds=seconds)
         return json_response({"batches": [r.model_dump(mode="json") for r in records]})
 
     @router.get(
@@ -60,7 +63,7 @@ def build_data_router(service: AgentService, batches: BatchManager) -> APIRouter
         summary="A job's status and progress (an interrupted job is resumed)",
     )
     async def get_batch(_: Annotated[Caller, Depends(reading)], job_id: JobId) -> Response:
-        return json_response(await service.call(batches.report, job_id))
+        return json_response(await service.call(batches.report, job_id, seconds=seconds))
 
     @router.get(
         "/v1/batches/{job_id}/drafts",
@@ -73,7 +76,7 @@ def build_data_router(service: AgentService, batches: BatchManager) -> APIRouter
         },
     )
     async def batch_drafts(_: Annotated[Caller, Depends(reading)], job_id: JobId) -> Response:
-        lines = await service.call(batches.drafts, job_id)
+        lines = await service.call(batches.drafts, job_id, seconds=seconds)
         return StreamingResponse(lines, media_type="application/x-ndjson")
 
     @router.get(
@@ -82,7 +85,9 @@ def build_data_router(service: AgentService, batches: BatchManager) -> APIRouter
         summary="Everything held on one customer (subject access request; admin only)",
     )
     async def export(_: Annotated[Caller, Depends(admin)], customer_id: CustomerId) -> Response:
-        result = await service.call(export_customer, settings, customer_id)
+        result = await service.call(
+            export_customer, service.settings, customer_id, seconds=seconds
+        )
         return json_response(result.model_dump(mode="json"))
 
     @router.delete(
@@ -103,7 +108,7 @@ def build_data_router(service: AgentService, batches: BatchManager) -> APIRouter
         dry_run: Annotated[bool, Query(description="Only report what would go")] = False,
     ) -> Response:
         request.state.record_path = "/v1/customers/[erased]"
-        report = await service.call(_forget, service, customer_id, dry_run)
+        report = await service.call(_forget, service, customer_id, dry_run, seconds=seconds)
         return json_response(report)
 
     return router

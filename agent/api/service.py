@@ -69,14 +69,26 @@ class AgentService:
         self._session_locks: dict[str, threading.Lock] = {}
         self._access: TraceWriter | None = None
         self._on_ready: list[Callable[[], None]] = []
+        self._started = False
 
     # -- life cycle -------------------------------------------------------------------------
 
     def start(self, on_ready: Callable[[], None] | None = None) -> None:
-        """Build the runner and warm its stores in the background; then call ``on_ready``."""
+        """Build the runner and warm its stores in the background; then call ``on_ready``.
+
+        Starting again (a second app over the same service) only adds ``on_ready``, run at
+        once when the service is ready already.
+        """
+        with self._lock:
+            first = not self._started
+            self._started = True
+            if on_ready is not None and not self._ready.is_set():
+                self._on_ready.append(on_ready)
+                on_ready = None
         if on_ready is not None:
-            self._on_ready.append(on_ready)
-        threading.Thread(target=self._warm_up, name="agent-warmup", daemon=True).start()
+            on_ready()
+        if first:
+            threading.Thread(target=self._warm_up, name="agent-warmup", daemon=True).start()
 
     def _warm_up(self) -> None:
         started = time.perf_counter()
@@ -90,8 +102,10 @@ class AgentService:
             self._ready.set()
             return
         logger.info("agent ready in %.1f s", time.perf_counter() - started)
-        self._ready.set()
-        for hook in self._on_ready:
+        with self._lock:
+            self._ready.set()
+            hooks = list(self._on_ready)
+        for hook in hooks:
             try:
                 hook()
             except Exception:
@@ -162,14 +176,14 @@ class AgentService:
 
     # -- running work -----------------------------------------------------------------------
 
-    async def call(self, func: Callable[..., T], *args: Any) -> T:
-        """Run ``func`` on a worker thread, bounded by the per-call time limit.
+    async def call(self, func: Callable[..., T], *args: Any, seconds: float | None = None) -> T:
+        """Run ``func`` on a worker thread, bounded by a time limit (``api_timeout_s``).
 
         Raises:
-            ProblemError: 504 when the call takes longer than ``api_timeout_s`` (a call that
-                already started finishes in its thread; its run is still traced).
+            ProblemError: 504 when the call takes longer than that (a call that already
+                started finishes in its thread; its run is still traced).
         """
-        limit = self.settings.api_timeout_s
+        limit = self.settings.api_timeout_s if seconds is None else seconds
         future = asyncio.wrap_future(self.executor.submit(func, *args))
         try:
             return await asyncio.wait_for(future, limit)
