@@ -16,7 +16,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -91,8 +90,6 @@ def as_problem(exc: BaseException) -> ProblemError:
         return ProblemError(422, "invalid-session", "Invalid session", str(exc))
     if isinstance(exc, ToolInputError):
         return ProblemError(422, "invalid-input", "Invalid input", str(exc))
-    if isinstance(exc, ValidationError):
-        return validation_problem(exc.errors(include_input=False, include_url=False))
     if isinstance(exc, (DataNotFoundError, DataValidationError, ModelConfigError)):
         return ProblemError(
             503, "not-configured", "The shop or the model is not usable", str(exc)
@@ -155,7 +152,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         ProblemError,
         ToolInputError,
         SessionError,
-        ValidationError,
         DataNotFoundError,
         DataValidationError,
         ModelConfigError,

@@ -68,6 +68,7 @@ class AgentService:
         self._checked_at = 0.0
         self._session_locks: dict[str, threading.Lock] = {}
         self._access: TraceWriter | None = None
+        self._access_lock = threading.Lock()  # never held long: the event loop takes it
         self._on_ready: list[Callable[[], None]] = []
         self._started = False
 
@@ -348,7 +349,7 @@ class AgentService:
         day = datetime.now(UTC).strftime("%Y%m%d")
         run = f"api-access-{day}"
         try:
-            with self._lock:
+            with self._access_lock:
                 writer = self._access
                 if writer is None or writer.run_id != run or not writer.path.exists():
                     writer = self._access = TraceWriter(

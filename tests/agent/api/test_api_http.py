@@ -361,3 +361,14 @@ def test_a_batch_request_names_no_path_and_one_audience(live: Live) -> None:
     assert_problem(path, 422, "out")
     assert_problem(channel, 422, "channel")
     assert_problem(segment, 422, "segment_filter.segments")
+
+
+def test_an_unexpected_fault_is_a_500_with_a_reference_and_no_traceback(live: Live) -> None:
+    record = live.settings.state_dir / "api" / "batches" / "b00000000000000ff.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text('{"id": "b00000000000000ff", "status": "lost"}', encoding="utf-8")
+    with live.client("reader") as client:
+        response = client.get("/v1/batches/b00000000000000ff")
+    body = assert_problem(response, 500, "reference")
+    assert "BatchRecord" not in response.text and "validation" not in response.text.lower()
+    assert body["type"].endswith(":internal-error")

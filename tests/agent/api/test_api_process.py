@@ -108,3 +108,24 @@ def test_a_batch_resumes_after_its_server_is_killed(
     assert len(ids) == len(set(ids)) == summary["eligible"]  # nobody twice, nobody missing
     consent = demo_deps.shop.customers.set_index("customer_id")["consent_email"]
     assert all(bool(consent[i]) for i in ids)
+
+
+def test_api_key_new_prints_a_key_that_its_settings_accept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.__main__ import main
+    from agent.api.keys import KeyRing
+    from agent.settings import Settings
+
+    monkeypatch.delenv("AGENT_API_KEYS", raising=False)
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    assert main(["api-key", "new", "crm", "--scopes", "read,draft", "--json"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("AGENT_API_KEYS", made["api_keys"])
+    ring = KeyRing(Settings().api_keys)
+    caller = ring.identify(made["key"], "api")
+    assert caller is not None and caller.name == "crm"
+    assert caller.scopes == {"read", "draft"} and made["key"] not in made["api_keys"]
+    assert main(["api-key", "new", "crm"]) == 2  # the name is taken
+    assert main(["api-key", "new", "ops", "--scopes", "root"]) == 2
+    assert "read, draft, plan, admin" in capsys.readouterr().err
