@@ -245,10 +245,15 @@ class BatchManager:
         """
         record = self.load(job_id)
         out = self._path(job_id, ".jsonl")
-        if record.status != "done" or not out.is_file():
+        if record.status != "done":
             detail = f"batch job {job_id} is {record.status}"
             detail += f" ({record.error})" if record.error else "; its drafts come when it is done"
             raise ProblemError(409, "batch-not-done", "Batch not done", detail)
+        if not out.is_file():
+            raise ProblemError(
+                404, "batch-not-found", "Drafts gone",
+                f"the drafts of batch job {job_id} are no longer on the server",
+            )  # fmt: skip
         return _lines(out)
 
 

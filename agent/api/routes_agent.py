@@ -29,11 +29,20 @@ from agent.settings import Settings
 ASK_EXAMPLE = {"text": "Tell me about C00042", "session": "crm-42"}
 
 
+def encode(obj: Any) -> str:
+    """JSON as the CLI prints it (non-ASCII kept, anything else as text)."""
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+class Encoded(str):
+    """JSON text made on a worker thread (a large answer is not encoded on the event loop)."""
+
+
 def json_response(
     obj: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    """JSON as the CLI prints it (UTF-8, non-ASCII kept, anything else as text)."""
-    body = json.dumps(obj, ensure_ascii=False, default=str)
+    """A JSON response of ``obj`` (or of text :class:`Encoded` already)."""
+    body = obj if isinstance(obj, Encoded) else encode(obj)
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
@@ -117,10 +126,12 @@ def build_agent_router(service: AgentService, settings: Settings) -> APIRouter:
         body: Annotated[AskRequest, Depends(checked_ask)],
         caller: Annotated[Caller, Depends(reading)],
     ) -> Response:
-        result = await service.call(
-            service.ask, caller, body.text, body.session, seconds=seconds
-        )
-        return json_response(result, headers={"X-Run-Id": str(result["run_id"])})
+        def answer() -> tuple[Encoded, str]:
+            result = service.ask(caller, body.text, body.session)
+            return Encoded(encode(result)), str(result["run_id"])
+
+        text, run_id = await service.call(answer, seconds=seconds)
+        return json_response(text, headers={"X-Run-Id": run_id})
 
     @router.post(
         "/v1/ask/stream",
@@ -162,10 +173,12 @@ def build_agent_router(service: AgentService, settings: Settings) -> APIRouter:
     ) -> Response:
         caller = caller_of(request.state)
         service.check_tool(caller, name)
-        payload, run_id = await service.call(
-            service.call_tool, caller, name, args, seconds=seconds
-        )
-        return json_response(payload, headers={"X-Run-Id": run_id})
+        def result() -> tuple[Encoded, str]:
+            payload, run_id = service.call_tool(caller, name, args)
+            return Encoded(encode(payload)), run_id
+
+        text, run_id = await service.call(result, seconds=seconds)
+        return json_response(text, headers={"X-Run-Id": run_id})
 
     @router.get("/v1/runs", tags=["runs"], summary="Recent runs, newest first (`trace list`)")
     async def list_runs(

@@ -29,8 +29,11 @@ def bind_refusal(host: str, keys: KeyRing, what: str = "the API") -> str | None:
     )
 
 
-def serve_api(settings: Settings, host: str, port: int, workers: int) -> None:
-    """Run the HTTP API with uvicorn until interrupted (the app is built in each worker)."""
+def serve_api(host: str, port: int, workers: int) -> None:
+    """Run the HTTP API with uvicorn until interrupted.
+
+    Each worker builds the app from the environment's settings (``create_app_from_env``).
+    """
     import uvicorn
 
     uvicorn.run(

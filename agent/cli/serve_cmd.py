@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -40,6 +41,7 @@ def register(groups: dict[str, Any]) -> None:
     serve.add_argument("--host", help="address to bind (default AGENT_API_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default AGENT_API_PORT, 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (default AGENT_API_WORKERS)")
+    serve.add_argument("--data", help="shop data directory (default: AGENT_DATA_DIR or demo)")
     serve.set_defaults(func=cmd_serve)
 
     mcp = root.add_parser(
@@ -111,7 +113,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     refusal = bind_refusal(host, keys)
     if refusal:
         return fail(refusal)
-    serve_api(settings, host, port, workers)
+    if args.data:  # the app is built from the environment in each worker process
+        os.environ["AGENT_DATA_DIR"] = str(settings.data_dir)
+    serve_api(host, port, workers)
     return 0
 
 
