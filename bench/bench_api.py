@@ -3,7 +3,9 @@
 On one warm state directory (profiles and product index built once):
 
 1. **In process** (the baseline): 50 requests at once over 25 sessions from 8 threads (the
-   API's default ``AGENT_API_CONCURRENCY``), then 1,000 one after another.
+   API's default ``AGENT_API_CONCURRENCY``), one request at a time per session as the API
+   does (a conversation is sequential: the second request of a session reads the first),
+   then 1,000 one after another.
 2. **Over HTTP**: ``python -m agent serve`` on loopback (one worker), the same 50 requests
    sent at once over 25 sessions, then the same 1,000 one after another (``POST /v1/ask``),
    with the server's resident memory read from ``/proc`` before and after the 1,000.
@@ -23,7 +25,9 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -90,9 +94,12 @@ def in_process(state: Path, sequential: list[str]) -> tuple[float, float]:
     for text in REQUESTS:  # warm, as the server is before it is ready
         runner.run(text)
 
+    locks: dict[str | None, threading.Lock] = defaultdict(threading.Lock)
+
     def one(item: tuple[str, str | None]) -> float:
         started = time.perf_counter()
-        runner.run(item[0], session=item[1])
+        with locks[item[1]]:
+            runner.run(item[0], session=item[1])
         return (time.perf_counter() - started) * 1000
 
     started = time.perf_counter()

@@ -71,6 +71,7 @@ class AgentService:
         self._access_lock = threading.Lock()  # never held long: the event loop takes it
         self._on_ready: list[Callable[[], None]] = []
         self._started = False
+        self._start_lock = threading.Lock()  # not the build lock: the event loop takes it
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -80,7 +81,7 @@ class AgentService:
         Starting again (a second app over the same service) only adds ``on_ready``, run at
         once when the service is ready already.
         """
-        with self._lock:
+        with self._start_lock:
             first = not self._started
             self._started = True
             if on_ready is not None and not self._ready.is_set():
@@ -103,7 +104,7 @@ class AgentService:
             self._ready.set()
             return
         logger.info("agent ready in %.1f s", time.perf_counter() - started)
-        with self._lock:
+        with self._start_lock:
             self._ready.set()
             hooks = list(self._on_ready)
         for hook in hooks:
