@@ -7,15 +7,34 @@ app, API) and pass it down.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.config import DEMO_DATA_DIR, PROJECT_ROOT, PROMPTS_DIR, ToolConfig
 
-__all__ = ["DEMO_DATA_DIR", "PROJECT_ROOT", "PROMPTS_DIR", "Settings"]
+__all__ = ["API_SCOPES", "DEMO_DATA_DIR", "PROJECT_ROOT", "PROMPTS_DIR", "ApiKeySpec", "Settings"]
+
+#: What an API key may do: read (ask, read-only tools, runs, batch results), draft (drafts and
+#: batches), plan (campaign plans), admin (export and erase a customer).
+ApiScope = Literal["read", "draft", "plan", "admin"]
+API_SCOPES: tuple[ApiScope, ...] = ("read", "draft", "plan", "admin")
+_KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class ApiKeySpec(BaseModel):
+    """One API key as settings hold it: the SHA-256 of the key (never the key) and its scopes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hash: str = Field(
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description="sha256:<64 hex digits> of the key, as `python -m agent api-key new` prints.",
+    )
+    scopes: list[ApiScope] = Field(min_length=1, description="read, draft, plan and/or admin.")
 
 
 class Settings(BaseSettings):
@@ -68,10 +87,40 @@ class Settings(BaseSettings):
         default_factory=dict, description='Login users as JSON, e.g. {"ana": "secret"}.'
     )
     ui_concurrency: int = Field(default=4, ge=1)
+    api_host: str = Field(default="127.0.0.1", description="Where the HTTP API listens.")
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    api_workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
+    api_keys: dict[str, ApiKeySpec] = Field(
+        default_factory=dict,
+        description=(
+            'API keys by name, as JSON: {"crm": {"hash": "sha256:...", "scopes": ["read"]}}; '
+            "required for a non-loopback host (API and MCP over HTTP)."
+        ),
+    )
+    api_rate_per_minute: int = Field(default=120, ge=1, description="Requests per key a minute.")
+    api_max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body.")
+    api_max_request_chars: int = Field(
+        default=4000, ge=16, description="Longest request text for /v1/ask."
+    )
+    api_timeout_s: float = Field(default=120.0, gt=0, description="Time limit of one API call.")
+    api_concurrency: int = Field(default=8, ge=1, description="API calls worked on at once.")
+    mcp_port: int = Field(
+        default=8001, ge=0, le=65535, description="Port of the MCP server over HTTP."
+    )
     allowed_dirs: list[Path] = Field(
         default_factory=list,
         description="Extra directories imports and exports may touch (besides data/state/cwd).",
     )
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_key_names(cls, keys: dict[str, ApiKeySpec]) -> dict[str, ApiKeySpec]:
+        for name in keys:
+            if not _KEY_NAME.match(name):
+                raise ValueError(
+                    f"API key name {name!r} must be 1-64 letters, digits, '.', '_' or '-'"
+                )
+        return keys
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -147,7 +147,17 @@ class AgentRunner:
         *,
         deps: ToolDeps | None = None,
         model: BaseChatModel | None = None,
+        tool_names: Collection[str] | None = None,
     ) -> None:
+        """Build the loop for ``settings``.
+
+        Args:
+            settings: the product's settings.
+            deps: the stores to share (built from ``settings`` when omitted).
+            model: a chat model to use instead of the one ``settings`` name.
+            tool_names: offer the model only these tools (all when omitted); a front end
+                passes what its caller may use (the API's key scopes).
+        """
         self.settings = settings
         self.deps = deps or ToolDeps(settings.tool_config())
         if deps is None and model is None:
@@ -162,7 +172,9 @@ class AgentRunner:
                 from agent.loop.copy_llm import build_llm_rewriter
 
                 self.deps.copy_rewriter = build_llm_rewriter(settings)
-        self.tools = build_tools(self.deps)
+        self.tools = [
+            t for t in build_tools(self.deps) if tool_names is None or t.name in tool_names
+        ]
         self.model = model or build_chat_model(settings, self.deps)
         self.provider = "custom" if model is not None else settings.provider
         self.system_prompt = render_template(
@@ -217,20 +229,31 @@ class AgentRunner:
 
     # -- running ----------------------------------------------------------------------------
 
-    def run(self, text: str, session: str | None = None) -> AgentResult:
+    def run(
+        self, text: str, session: str | None = None, *, caller: str | None = None
+    ) -> AgentResult:
         """Answer one request (see ``stream`` for the steps as they happen)."""
         final: AgentResult | None = None
-        for update in self.stream(text, session):
+        for update in self.stream(text, session, caller=caller):
             if update.result is not None:
                 final = update.result
         assert final is not None
         return final
 
-    def stream(self, text: str, session: str | None = None) -> Iterator[RunUpdate]:
-        """Run one request, yielding each step and finally the ``AgentResult``."""
+    def stream(
+        self, text: str, session: str | None = None, *, caller: str | None = None
+    ) -> Iterator[RunUpdate]:
+        """Run one request, yielding each step and finally the ``AgentResult``.
+
+        ``caller`` names who asked (a front end and its API key's name, never the key); it is
+        recorded in the run's ``request`` event.
+        """
         session = session or uuid.uuid4().hex[:12]
         trace = TraceWriter(self.settings.trace_dir, self.redactor)
-        trace.event("request", {"text": text, "session": session, "provider": self.provider})
+        request: dict[str, Any] = {"text": text, "session": session, "provider": self.provider}
+        if caller is not None:
+            request["caller"] = caller
+        trace.event("request", request)
         prior = self.history(session)
         # Personal data typed into a request never reaches the model or the session file.
         messages: list[BaseMessage] = [*prior, HumanMessage(content=self.redactor.redact(text))]

@@ -11,7 +11,11 @@ notes (whole, and the e-mail, phone or address inside them) and the full name ("
 Last", and family name first, as in Chinese). Last names are scanned with the first name:
 some are ordinary words of the catalog ("Green", "Wood"), see ``agent.loop.redact``.
 A configured API key must never show in traces, sessions or logs. The same scan runs on the
-HTTP bodies an OpenAI-compatible endpoint receives.
+HTTP bodies an OpenAI-compatible endpoint receives, and on every response of the HTTP API and the
+MCP server (every request family, tools, runs, a batch; the live servers of
+``tests/agent/conftest.py``) and every trace and state file they leave; the API's keys must
+never show there either. The one response meant to carry contact details, a data export for a
+subject access request (admin keys only), is left out on purpose.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -463,3 +468,118 @@ def test_openai_provider_receives_no_personal_data_and_logs_no_key(
     )
     assert API_KEY not in stored and API_KEY not in caplog.text
     assert not values.scan(caplog.text)
+
+
+# --------------------------------------------------------------------------- API and MCP
+
+
+def _mcp_bodies(live: Any, ids: list[str]) -> list[tuple[str, str]]:
+    """Tool results, resources and a prompt through the MCP server over HTTP."""
+    import anyio
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def session() -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        async with (
+            httpx2.AsyncClient(headers=live.keys["writer"].headers, timeout=600) as http,
+            Client(streamable_http_client(live.mcp, http_client=http), read_timeout_seconds=600)
+            as client,
+        ):
+            for cid in ids:
+                for name, args in (
+                    ("lookup_customer", {"customer_id": cid}),
+                    ("match_campaigns", {"customer_id": cid}),
+                    ("draft_message", {"customer_id": cid, "channel": "email"}),
+                ):
+                    result = await client.call_tool(name, args)
+                    out.append((f"mcp {name} {cid}", result.model_dump_json()))
+                profile = await client.read_resource(f"customer://{cid}/profile")
+                out.append((f"mcp profile {cid}", profile.model_dump_json()))
+            for resource in (await client.list_resources()).resources[:10]:
+                trace = await client.read_resource(str(resource.uri))
+                out.append((f"mcp {resource.uri}", trace.model_dump_json()))
+            prompt = await client.get_prompt("draft_for_segment", {"segment": "at_risk",
+                                                                   "channel": "sms"})
+            out.append(("mcp prompt", prompt.model_dump_json()))
+        return out
+
+    return anyio.run(session)
+
+
+@pytest.fixture(scope="module")
+def served(live: Any) -> list[tuple[str, str]]:
+    """The body of every response, by where it came from.
+
+    Every request family through the HTTP API (JSON and SSE), the tools, the runs, a batch and
+    the MCP server.
+    """
+    ids = sorted({m for text in NOTE_REQUESTS for m in re.findall(r"C\d{5}", text)})
+    bodies: list[tuple[str, str]] = []
+    with live.client("writer") as client:
+        for text in [*(t for t, _ in GOLDEN), *NOTE_REQUESTS, *CHAINS, "Tell me about C99999"]:
+            bodies.append((f"ask {text}", client.post("/v1/ask", json={"text": text}).text))
+        for session, text in SESSIONS:
+            body = {"text": text, "session": f"pii-{session}"}
+            bodies.append((f"ask {session}: {text}", client.post("/v1/ask", json=body).text))
+        for text in [*NOTE_REQUESTS[:3], CHAINS[0]]:
+            streamed = client.post("/v1/ask/stream", json={"text": text})
+            bodies.append((f"stream {text}", streamed.text))
+        for cid in ids:
+            for name, args in (
+                ("lookup_customer", {"customer_id": cid}),
+                ("recommend_products", {"customer_id": cid}),
+                ("match_campaigns", {"customer_id": cid}),
+                ("draft_message", {"customer_id": cid, "channel": "email"}),
+                ("draft_message", {"customer_id": cid, "channel": "sms"}),
+            ):
+                answer = client.post(f"/v1/tools/{name}", json=args)
+                bodies.append((f"tool {name} {cid}", answer.text))
+        for name, args in (
+            ("find_customers", {"filter": {"segments": ["at_risk"]}}),
+            ("optimize_campaign", {"budget": 2000, "audience": {"segments": ["loyal"]}}),
+            ("audit_fairness", {"audience": {"segments": ["at_risk"]}}),
+        ):
+            bodies.append((f"tool {name}", client.post(f"/v1/tools/{name}", json=args).text))
+        job = client.post("/v1/batches", json={"customer_ids": ids, "channel": "email"}).json()
+        deadline = time.monotonic() + 600
+        while client.get(f"/v1/batches/{job['id']}").json()["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        bodies.append(("batch", client.get(f"/v1/batches/{job['id']}").text))
+        bodies.append(("batch drafts", client.get(f"/v1/batches/{job['id']}/drafts").text))
+        runs = client.get("/v1/runs", params={"limit": 1000})
+        bodies.append(("runs", runs.text))
+        for run in runs.json()["runs"]:
+            bodies.append((f"run {run['run_id']}", client.get(f"/v1/runs/{run['run_id']}").text))
+    bodies += _mcp_bodies(live, ids)
+    return bodies
+
+
+def test_no_api_or_mcp_response_holds_personal_data(
+    served: list[tuple[str, str]], values: PersonalValues
+) -> None:
+    assert len(served) > 150
+    drafted = [body for where, body in served if where.startswith("tool draft_message")]
+    assert any('"guard"' in body for body in drafted)  # drafts were made, and scanned
+    hits = [(where, hit) for where, body in served for hit in values.scan(body)]
+    assert not hits, _report(hits)
+
+
+def test_no_trace_or_state_of_the_api_holds_personal_data_or_a_key(
+    served: list[tuple[str, str]], live: Any, values: PersonalValues
+) -> None:
+    state = live.settings.state_dir
+    files = [
+        p for folder in ("traces", "sessions", "api", "batch")
+        for p in sorted((state / folder).rglob("*")) if p.is_file()
+    ]  # fmt: skip
+    assert any(p.name.startswith("api-access-") for p in files)
+    hits = []
+    for path in files:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        for key in live.keys.values():
+            assert key.secret not in text, path
+        hits += [(str(path.relative_to(state)), h) for h in values.scan(text)]
+    assert not hits, _report(hits)
