@@ -1,7 +1,7 @@
 """The HTTP API: ``create_app(settings)`` builds the FastAPI app (``python -m agent serve``).
 
 Its OpenAPI document is at ``/openapi.json``, interactive docs at ``/docs`` and ``/redoc``
-(the docs pages load their scripts from a CDN; the document itself is served locally). The
+(Swagger UI and ReDoc served from the ``fastapi-offline`` package: nothing from a CDN). The
 app is wrapped in :class:`~agent.api.guard.AccessGuard` (keys, rate limit, size, the access
 trace).
 At start-up the agent is built in the background (``/readyz`` turns 200 when it is warm),
@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from agent.api.batches import BatchManager
-from agent.api.guard import AccessGuard
+from agent.api.guard import DOCS_STATIC, AccessGuard
 from agent.api.keys import KeyRing
 from agent.api.problems import install_problem_handlers
 from agent.api.routes_agent import build_agent_router
@@ -57,7 +58,8 @@ def create_app(settings: Settings, *, service: AgentService | None = None) -> Fa
         if owned:
             agent.close()
 
-    app = FastAPI(
+    app: FastAPI = FastAPIOffline(
+        static_url=DOCS_STATIC,
         title="Marketing assistant API",
         version="1.0",
         description=DESCRIPTION,

@@ -18,7 +18,8 @@ app share it. For each request, in order:
    status, duration and the run it started).
 
 Health probes and the API documents (``/healthz``, ``/readyz``, ``/docs``, ``/redoc``,
-``/openapi.json``) pass without a key and are not recorded.
+``/openapi.json``, and the docs pages' files under ``/docs-static/``) pass without a key and
+are not recorded.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class BodyTooLargeError(HTTPException):
 PUBLIC_PATHS = frozenset(
     {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 )
+#: Where the docs pages' scripts and styles are served (public, like the pages).
+DOCS_STATIC = "/docs-static"
 #: ``on_done(caller, method, path, status, duration_ms, run_id)``.
 DoneHook = Callable[[Caller, str, str, int, float, str | None], None]
 
@@ -96,7 +99,12 @@ class AccessGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the request, call the app with the caller in its state, record the call."""
-        if scope["type"] != "http" or scope["path"] in self.public_paths:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or path in self.public_paths
+            or path.startswith(DOCS_STATIC + "/")
+        ):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

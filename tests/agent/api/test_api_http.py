@@ -72,6 +72,8 @@ def test_openapi_document_lists_every_endpoint_and_the_key_scheme(live: Live) ->
     with live.client(None) as client:
         doc = client.get("/openapi.json").json()
         docs = client.get("/docs")
+        script = client.get("/docs-static/swagger-ui-bundle.js")
+        redoc = client.get("/redoc")
     assert set(doc["paths"]) >= {
         "/v1/ask", "/v1/ask/stream", "/v1/tools", "/v1/tools/{name}", "/v1/runs",
         "/v1/runs/{run_id}", "/v1/batches", "/v1/batches/{job_id}",
@@ -81,6 +83,10 @@ def test_openapi_document_lists_every_endpoint_and_the_key_scheme(live: Live) ->
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "delete" in doc["paths"]["/v1/customers/{customer_id}"]
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # Offline: the pages load their scripts from this server, never from a CDN.
+    assert "cdn." not in docs.text and "/docs-static/swagger-ui-bundle.js" in docs.text
+    assert script.status_code == 200 and len(script.content) > 100_000
+    assert redoc.status_code == 200 and "cdn." not in redoc.text
 
 
 def test_health_and_readiness_need_no_key(live: Live) -> None:
