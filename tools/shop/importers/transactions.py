@@ -9,6 +9,7 @@ excluded line by reason.
 from __future__ import annotations
 
 import difflib
+import io
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Literal
 import pandas as pd
 
 from tools.errors import DataNotFoundError, DataValidationError, ToolInputError
+from tools.shop.columns import MAX_NUMBER
 from tools.shop.importers.common import (
     DEFAULT_STOCK,
     ImportResult,
@@ -47,15 +49,19 @@ _MONTH_FIRST = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M", "%m/%d/
 _DAY_FIRST = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y %H:%M", "%d/%m/%Y")
 _OTHER = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
 EPOCH = "epoch seconds"
+_ENCODING_NAMES = {"utf-8": "UTF-8", "latin-1": "Latin-1"}
 ISO = "ISO 8601"
 
 
 def parse_mapping(text: str) -> dict[str, str]:
     """Parse ``"customer_id=CustomerID,product_id=StockCode,..."`` into a dict.
 
+    Each key may be given once and each column may feed one key: a column mapped to two
+    keys (product codes read as customer ids) is refused, not guessed.
+
     Raises:
-        ToolInputError: a malformed pair, an unknown key (close matches suggested) or a
-            missing required key (named).
+        ToolInputError: a malformed pair, an unknown key (close matches suggested), a key
+            given twice, a column mapped to two keys, or a missing required key (named).
     """
     mapping: dict[str, str] = {}
     known = REQUIRED_KEYS + OPTIONAL_KEYS
@@ -67,6 +73,18 @@ def parse_mapping(text: str) -> dict[str, str]:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ToolInputError(f"--map key {key!r} is unknown{hint}; keys: {', '.join(known)}")
+        if key in mapping:
+            raise ToolInputError(
+                f"--map key {key!r} is given twice ({mapping[key]!r} and {column!r}); "
+                "give each key once"
+            )
+        other = next((k for k, c in mapping.items() if c == column), None)
+        if other is not None:
+            raise ToolInputError(
+                f"--map column {column!r} is mapped to both {other} and {key}; each column "
+                "may feed one key (check which column holds the "
+                f"{key.replace('_', ' ')})"
+            )
         mapping[key] = column
     missing = [k for k in REQUIRED_KEYS if k not in mapping]
     if missing:
@@ -77,17 +95,96 @@ def parse_mapping(text: str) -> dict[str, str]:
     return mapping
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
-    """Read a CSV as text (UTF-8, else Latin-1, common in spreadsheet exports)."""
-    for encoding in ("utf-8-sig", "latin-1"):
+def _line_of(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _decode(raw: bytes, path: Path, encoding: str) -> tuple[str, str]:
+    """Decode a whole file; ``"auto"`` is UTF-8, else Latin-1 when no line is UTF-8.
+
+    Raises:
+        DataValidationError: a byte the chosen encoding cannot read (line named), or, in
+            ``auto``, a file mixing UTF-8 lines with lines in another encoding (both named).
+    """
+    if encoding != "auto":
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
-        except UnicodeDecodeError:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise DataValidationError(
+                f"{path} line {_line_of(raw, exc.start)}: byte 0x{raw[exc.start]:02X} cannot be "
+                f"read as {encoding}; check the file's encoding (--encoding)"
+            ) from None
+        except LookupError:
+            raise ToolInputError(f"--encoding {encoding!r} is not a known encoding") from None
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    bad: list[int] = []
+    utf8: list[int] = []
+    for n, line in enumerate(raw.split(b"\n"), start=1):
+        if line.isascii():
             continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataValidationError(f"{path}: not a readable CSV file ({exc})") from exc
-        return frame, encoding
-    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+        try:
+            line.decode("utf-8")
+            utf8.append(n)
+        except UnicodeDecodeError:
+            bad.append(n)
+    if utf8:
+        shown = ", ".join(str(n) for n in bad[:10])
+        if len(bad) > 10:
+            shown += f" and {len(bad) - 10} more"
+        raise DataValidationError(
+            f"{path}: the file mixes encodings: {len(utf8):,} line(s) are UTF-8 (first: line "
+            f"{utf8[0]}) but {len(bad):,} are not (lines {shown}); reading it whole as either "
+            "would garble one part. Re-save the file as UTF-8, or pass --encoding to read it "
+            "all in one encoding"
+        )
+    return raw.decode("latin-1"), "latin-1"
+
+
+def _read_csv(path: Path, encoding: str = "auto") -> tuple[pd.DataFrame, str]:
+    """Read a CSV as text (UTF-8, else Latin-1, common in spreadsheet exports)."""
+    text, used = _decode(path.read_bytes(), path, encoding)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataValidationError(f"{path}: not a readable CSV file ({exc})") from exc
+    return frame, used
+
+
+def read_header(path: Path) -> list[str]:
+    """The column names of a CSV (its first line), read without parsing the rest.
+
+    Raises:
+        DataNotFoundError: the file is missing.
+        DataValidationError: the first line is not a CSV header.
+    """
+    if not path.is_file():
+        raise DataNotFoundError(f"transactions file not found: {path}")
+    with path.open("rb") as handle:
+        first = handle.readline(1 << 20)
+    text = first.decode("utf-8-sig", errors="replace")
+    try:
+        return [str(c) for c in pd.read_csv(io.StringIO(text), dtype=str, nrows=0).columns]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataValidationError(f"{path}: not a readable CSV file ({exc})") from exc
+
+
+def check_mapping_columns(mapping: dict[str, str], columns: list[str], path: Path) -> None:
+    """Refuse a mapping that names a column the file lacks (close matches suggested).
+
+    Raises:
+        ToolInputError: naming the key, the column and the file's columns.
+    """
+    for key, column in mapping.items():
+        if column not in columns:
+            close = difflib.get_close_matches(column, columns, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ToolInputError(
+                f"--map {key}={column}: {path} has no column {column!r}{hint}; its columns: "
+                f"{', '.join(columns)}"
+            )
 
 
 def _parse_formats(values: pd.Series, fmt: str) -> pd.Series:
@@ -102,23 +199,96 @@ def _parse_formats(values: pd.Series, fmt: str) -> pd.Series:
     return parsed
 
 
+def _first_row(values: pd.Series, examples: pd.Series) -> tuple[int, str]:
+    """(1-based row, value) of the first row holding one of ``examples``."""
+    pos = int(values.isin(set(examples)).to_numpy().nonzero()[0][0])
+    return pos + 1, str(values.iloc[pos])
+
+
+def date_order(
+    values: pd.Series, *, file: str, column: str, day_first: bool = False
+) -> tuple[bool, str]:
+    """Decide, for a whole column, whether dates such as ``1/2/2011`` are day or month first.
+
+    The evidence is the dates only one order can read: ``13/2/2011`` is day first,
+    ``2/13/2011`` month first. One kind of evidence decides; none leaves month first (or
+    day first with ``day_first``); both kinds mean the column mixes orders and is refused,
+    because reading it either way would silently move some dates.
+
+    Returns:
+        Whether to read day first, and a note with the evidence for the user.
+
+    Raises:
+        DataValidationError: the column mixes both orders, or ``day_first`` is set and some
+            dates can only be month first (file, rows and values named).
+    """
+    unique = pd.Series(values[values != ""].unique()).astype(str)
+    parts = unique.str.extract(r"^\s*(\d{1,2})/(\d{1,2})/\d{2,4}(?:\s|$)")
+    first = pd.to_numeric(parts[0], errors="coerce")
+    second = pd.to_numeric(parts[1], errors="coerce")
+    day_only = unique[(first > 12) & (second <= 12)]
+    month_only = unique[(second > 12) & (first <= 12)]
+    where = f"{file}, column '{column}'"
+    if len(day_only) and len(month_only):
+        d_row, d_val = _first_row(values, day_only)
+        m_row, m_val = _first_row(values, month_only)
+        raise DataValidationError(
+            f"{where}: the dates mix day-first and month-first: {len(day_only):,} distinct "
+            f"date(s) fit only day first (row {d_row}: {d_val!r}) and {len(month_only):,} only "
+            f"month first (row {m_row}: {m_val!r}); reading either way would move the others. "
+            "Correct those rows (--day-first cannot decide for a file that holds both)"
+        )
+    if day_first:
+        if len(month_only):
+            row, val = _first_row(values, month_only)
+            raise DataValidationError(
+                f"{where}: --day-first was given but {len(month_only):,} distinct date(s) can "
+                f"only be month first (row {row}: {val!r}); drop --day-first or correct them"
+            )
+        return True, f"Dates in column '{column}' read day first, as --day-first asks."
+    if len(day_only):
+        row, val = _first_row(values, day_only)
+        return True, (
+            f"Dates in column '{column}' read day first: {len(day_only):,} distinct date(s) fit "
+            f"only day first (e.g. row {row}: {val!r}) and none only month first."
+        )
+    if len(month_only):
+        row, val = _first_row(values, month_only)
+        return False, (
+            f"Dates in column '{column}' read month first: {len(month_only):,} distinct date(s) "
+            f"fit only month first (e.g. row {row}: {val!r}) and none only day first."
+        )
+    if bool(first.notna().any()):
+        return False, (
+            f"Dates in column '{column}' read month first, but no date decides it (every day "
+            "and month is 12 or less): if the file is day first, import it again with "
+            "--day-first."
+        )
+    return False, ""
+
+
 def parse_timestamps(
     values: pd.Series, *, file: str, column: str, day_first: bool = False
 ) -> tuple[pd.Series, str, list[str]]:
     """Read a column of timestamps in the first format that fits every value.
 
-    Naive times are taken as UTC. ``"1/2/2011"`` is read month-first unless the column only
-    fits day-first (e.g. it holds ``"13/2/2011"``) or ``day_first`` is set.
+    Naive times are taken as UTC. Whether ``1/2/2011`` is 2 January or 1 February is decided
+    once for the whole column from the dates only one order can read (``date_order``); the
+    evidence is in the notes.
 
     Returns:
         The UTC timestamps (NaT for empty values), the format used and notes for the user.
 
     Raises:
-        DataValidationError: no format fits; names the file, row, value and formats tried.
+        DataValidationError: no format fits, or the column mixes date orders; names the
+            file, row, value and formats tried.
     """
     filled = values[values != ""]
     unique = pd.Series(filled.unique())
-    order = (_DAY_FIRST + _MONTH_FIRST) if day_first else (_MONTH_FIRST + _DAY_FIRST)
+    read_day_first, order_note = date_order(
+        values, file=file, column=column, day_first=day_first
+    )
+    order = _DAY_FIRST if read_day_first else _MONTH_FIRST
     formats: list[str] = [ISO, *order, *_OTHER]
     if len(unique) and bool(unique.str.fullmatch(r"\d{9,}(?:\.\d+)?").all()):
         formats.insert(0, EPOCH)
@@ -129,14 +299,7 @@ def parse_timestamps(
         if ok == len(unique):
             lookup = pd.Series(parsed.to_numpy(), index=unique.to_numpy())
             out = values.map(lookup)
-            notes = []
-            rival = _DAY_FIRST if fmt in _MONTH_FIRST else _MONTH_FIRST if fmt in _DAY_FIRST else ()
-            alt = rival[(_MONTH_FIRST + _DAY_FIRST).index(fmt) % len(_MONTH_FIRST)] if rival else ""
-            if alt and len(unique) and bool(_parse_formats(unique, alt).notna().all()):
-                notes.append(
-                    f"Timestamps in column '{column}' fit both {fmt} and {alt}; read as {fmt} "
-                    + ("(--day-first)." if day_first else "(pass --day-first for day-first dates).")
-                )
+            notes = [order_note] if order_note and fmt in order else []
             return pd.to_datetime(out, utc=True), fmt, notes
         if best is None or ok > best[0]:
             best = (ok, fmt, parsed)
@@ -150,14 +313,22 @@ def parse_timestamps(
 
 
 def _numbers(frame: pd.DataFrame, column: str, file: str) -> pd.Series:
-    """Parse a numeric column (blank -> missing), naming the first unreadable value."""
+    """Parse a numeric column (blank -> missing), naming the first unreadable value.
+
+    ``inf``, ``nan`` and magnitudes above ``MAX_NUMBER`` (``1e308``) are refused: a price or
+    quantity like that is a mistake, and it would make every total infinite.
+    """
     text = frame[column].str.strip()
     values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
-    bad = values.isna() & (text != "")
+    huge = values.abs() > MAX_NUMBER  # inf included
+    bad = (values.isna() & (text != "")) | huge
     if bool(bad.any()):
         pos = int(bad.to_numpy().nonzero()[0][0])
+        word = f"a finite number of at most {MAX_NUMBER:g}" if bool(huge.iloc[pos]) else "a number"
+        count = int(bad.sum())
         raise DataValidationError(
-            f"{file} row {pos + 1}, column '{column}': expected a number, got {text.iloc[pos]!r}"
+            f"{file} row {pos + 1}, column '{column}': expected {word}, got {text.iloc[pos]!r}"
+            + (f" ({count - 1} more rows like it)" if count > 1 else "")
         )
     return values
 
@@ -252,6 +423,7 @@ def import_transactions_csv(
     *,
     currency: str = "USD",
     day_first: bool = False,
+    encoding: str = "auto",
     assume_consent: Sequence[Channel] = (),
     shop_name: str = "",
 ) -> ImportResult:
@@ -261,28 +433,29 @@ def import_transactions_csv(
         path: The CSV file (UTF-8 or Latin-1).
         mapping: Data-model key -> CSV column, see ``REQUIRED_KEYS`` and ``OPTIONAL_KEYS``.
         currency: Currency of the unit prices.
-        day_first: Read ambiguous dates such as ``1/2/2011`` as day-first.
+        day_first: Read dates such as ``1/2/2011`` day first when no date of the file
+            decides the order (the file's own evidence decides otherwise; see
+            ``date_order``).
+        encoding: ``"auto"`` (UTF-8, or Latin-1 when no line is UTF-8; a file mixing
+            both is refused with the lines named) or a Python codec name.
         assume_consent: Channels every customer is taken to have consented to (none by default).
         shop_name: A name for the shop (default: the file name).
 
     Raises:
-        ToolInputError: the mapping names a column the file lacks (its columns are listed).
-        DataValidationError: an unreadable number or timestamp (file, row, value named).
+        ToolInputError: the mapping names a column the file lacks (its columns are listed),
+            or uses a key or a column twice.
+        DataValidationError: an unreadable or non-finite number, an unreadable timestamp,
+            dates mixing day-first and month-first, or mixed encodings (file, row, value
+            named).
     """
     started = time.perf_counter()
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"transactions file not found: {path}")
     mapping = parse_mapping(",".join(f"{k}={v}" for k, v in mapping.items()))
-    raw, encoding = _read_csv(path)
-    for key, column in mapping.items():
-        if column not in raw.columns:
-            close = difflib.get_close_matches(column, list(raw.columns), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ToolInputError(
-                f"--map {key}={column}: {path} has no column {column!r}{hint}; its columns: "
-                f"{', '.join(raw.columns)}"
-            )
+    check_mapping_columns(mapping, read_header(path), path)
+    raw, encoding = _read_csv(path, encoding)
+    check_mapping_columns(mapping, [str(c) for c in raw.columns], path)
     file = str(path)
     col = {k: raw[v] for k, v in mapping.items()}
     customer = _clean_id(col["customer_id"])
@@ -354,7 +527,7 @@ def import_transactions_csv(
     ).reset_index(drop=True)
 
     notes += [
-        f"Read {path.name} as {'UTF-8' if encoding.startswith('utf') else 'Latin-1'}; "
+        f"Read {path.name} as {_ENCODING_NAMES.get(encoding, encoding)}; "
         f"timestamps as {fmt}"
         + ("" if fmt == EPOCH else " (times without a UTC offset are taken as UTC)")
         + ".",
