@@ -106,6 +106,9 @@ from tools.shop.store import TABLES, ShopData, load_shop, write_shop_change
 
 logger = logging.getLogger(__name__)
 
+#: What an erasure is called in the shop's journal (no customer id: the journal is a file).
+LABEL = "erasure of one customer (data forget)"
+
 
 # --------------------------------------------------------------------------- export
 
@@ -249,10 +252,12 @@ def forget_customer(
     if dry_run:
         erase_all(None)
     elif tables:
-        after = write_shop_change(settings.data_dir, tables, label=f"forget {cid}", also=erase_all)
+        after = write_shop_change(
+            settings.data_dir, tables, label=LABEL, also=erase_all, base=shop
+        )
         report.data_version_after = after.version
     else:
-        with ShopTransaction(root, f"forget {cid}") as tx:
+        with ShopTransaction(root, LABEL) as tx:
             erase_all(tx)
             tx.commit()
         report.data_version_after = report.data_version_before

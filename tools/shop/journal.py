@@ -190,6 +190,7 @@ class ShopTransaction:
         self._staged: list[Path] = []
         self._committed = False
         self._lock: contextlib.ExitStack | None = None
+        self._pending: Any = None  # the pending list, open for the whole change
 
     def __enter__(self) -> ShopTransaction:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -205,6 +206,7 @@ class ShopTransaction:
 
     def __exit__(self, *exc: object) -> None:
         try:
+            self._close_pending()
             if not self._committed:
                 self._roll_back()
         finally:
@@ -255,19 +257,24 @@ class ShopTransaction:
             raise RuntimeError("stage changes inside `with ShopTransaction(...)`, before commit")
 
     def _note_pending(self, tmp: Path) -> None:
-        path = self.root / PENDING
-        with path.open("a", encoding="utf-8") as handle:
-            if handle.tell() == 0:
-                handle.write(json.dumps({"id": self.id, "label": self.label}) + "\n")
-            handle.write(json.dumps({"staged": str(tmp)}) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        if self._pending is None:
+            self._pending = (self.root / PENDING).open("a", encoding="utf-8")
+            self._pending.write(json.dumps({"id": self.id, "label": self.label}) + "\n")
+        self._pending.write(json.dumps({"staged": str(tmp)}) + "\n")
+        self._pending.flush()
+        os.fsync(self._pending.fileno())
+
+    def _close_pending(self) -> None:
+        if self._pending is not None:
+            self._pending.close()
+            self._pending = None
 
     # -- commit -----------------------------------------------------------------------------
 
     def commit(self) -> None:
         """Write the journal (the commit point), switch the files, then remove the journal."""
         self._check_open()
+        self._close_pending()
         journal = {
             "id": self.id,
             "label": self.label,
@@ -361,7 +368,8 @@ def recover(root: Path, *, timeout: float = LOCK_TIMEOUT_S) -> Recovery | None:
 def _recover_locked(root: Path) -> Recovery | None:
     """Recovery while holding the shop's lock exclusively."""
     journal_path = root / JOURNAL
-    (root / f"{JOURNAL}.tmp").unlink(missing_ok=True)  # never renamed: not committed
+    if (root / f"{JOURNAL}.tmp").exists():
+        (root / f"{JOURNAL}.tmp").unlink()  # never renamed: not committed
     if journal_path.exists():
         try:
             journal = json.loads(journal_path.read_text(encoding="utf-8"))

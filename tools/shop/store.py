@@ -310,6 +310,7 @@ def write_shop_change(
     *,
     label: str = "change",
     also: ExtraChanges | None = None,
+    base: ShopData | None = None,
 ) -> ShopData:
     """Change a shop in one transaction: every file switches, or none does.
 
@@ -329,6 +330,8 @@ def write_shop_change(
         also: Called with the open transaction to stage more files in the same switch
             (``tx.stage(path, write)``, ``tx.remove(path)``), e.g. state files an erasure
             rewrites; it may raise to abandon the whole change.
+        base: The shop as the caller loaded it: its tables are used for the ones not given
+            when the files on disk are still that version (else they are read again).
 
     Returns:
         The shop as written, with its new data version.
@@ -348,7 +351,13 @@ def write_shop_change(
         shop: ShopData | None = None
         if checked or meta is not None:
             kept = tuple(t for t in TABLES if t not in checked)
-            current, _ = _read_tables(data_dir, kept)
+            on_disk = [data_dir / f"{name}.parquet" for name in TABLES]
+            if base is not None and all(p.is_file() for p in on_disk) and (
+                base.version == _hash_files(on_disk)
+            ):
+                current = {name: base.table(name) for name in kept}
+            else:
+                current, _ = _read_tables(data_dir, kept)
             new_meta = dict(meta) if meta is not None else _read_meta(data_dir)
             shop = _shop_of({**current, **checked}, new_meta, data_dir)
             problems = check_references(shop)
