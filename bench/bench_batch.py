@@ -61,8 +61,7 @@ def offline_sms(settings: Settings, deps: ToolDeps, out_dir: Path, repeats: int)
             settings,
             BatchOptions(segment_filter=SegmentFilter(), channel="sms", frequency_cap_days=0,
                          out=out_dir / f"offline-{n}.jsonl"),
-            deps,
-        )
+            deps, origin="operator")
         wall = time.perf_counter() - started
         assert summary.drafted == len(ids), summary.summary()
         rate = summary.drafts_per_second
@@ -126,15 +125,15 @@ def sweep(
     warm.write_text(ids_file.read_text().splitlines()[0])
     run_batch(settings, BatchOptions(ids_path=warm, channel="sms", frequency_cap_days=0,
                                      out=out_dir / f"{tag}-warm.jsonl"),
-              ToolDeps(settings.tool_config(), deps.shop))  # not timed: first requests, caches
+              ToolDeps(settings.tool_config(), deps.shop),
+              origin="operator")  # not timed: first requests, caches
     rates: dict[int, float] = {}
     for concurrency in (1, 2, 4):
         summary = run_batch(
             settings,
             BatchOptions(ids_path=ids_file, channel="sms", frequency_cap_days=0,
                          concurrency=concurrency, out=out_dir / f"{tag}-c{concurrency}.jsonl"),
-            ToolDeps(settings.tool_config(), deps.shop),
-        )
+            ToolDeps(settings.tool_config(), deps.shop), origin="operator")
         rates[concurrency] = summary.drafts_per_second
         failed = sum(summary.failed.values())
         print(f"   concurrency {concurrency}: {summary.drafts_per_second:6.2f} drafts/s "
