@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from agent.cli.common import fail, load_settings, print_json
+from agent.cli.common import PathArg, fail, load_settings, print_json
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -26,7 +26,8 @@ def register(groups: dict[str, Any]) -> None:
     parser.add_argument(
         "--session", help="continue a conversation (any id; follow-ups reuse its results)"
     )
-    parser.add_argument("--data", help="shop data directory (default: AGENT_DATA_DIR or demo)")
+    parser.add_argument("--data", type=PathArg("read", "dir", "--data"), metavar="DIR",
+                        help="shop data directory (default: AGENT_DATA_DIR or demo)")
     parser.set_defaults(func=run_ask)
 
 

@@ -50,6 +50,14 @@ def load_settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+class BadPathError(Exception):
+    """A path argument is refused (not a ``ValueError``, so argparse lets it through).
+
+    ``agent.__main__.main`` prints it as one ``error:`` line and exits with code 2, like
+    every other mistake, instead of argparse's usage dump.
+    """
+
+
 class PathArg:
     """The argparse ``type`` of every path argument: the operator's own path, checked.
 
@@ -57,7 +65,7 @@ class PathArg:
     operating system allows (``resolve_path(..., origin="operator")``; never into the
     shared data sets). Its kind is checked at once: an input must exist (a file or a
     directory as declared), an output must not be the wrong kind and its folder must be
-    writable. A mistake is one line from argparse, exit code 2.
+    writable. A mistake raises ``BadPathError``: one ``error:`` line, exit code 2.
     """
 
     def __init__(self, purpose: Purpose, kind: PathKind, what: str = "") -> None:
@@ -78,7 +86,7 @@ class PathArg:
                 check = check_output_file if self.kind == "file" else check_output_dir
             return check(path, self.what)
         except (PathNotAllowedError, ToolInputError) as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+            raise BadPathError(str(exc)) from None
 
     def __repr__(self) -> str:
         return f"PathArg({self.purpose!r}, {self.kind!r})"

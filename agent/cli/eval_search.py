@@ -14,10 +14,9 @@ every product, about two minutes; later runs only check content hashes).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from agent.cli.common import fail, load_settings, print_json, print_table, run_guarded
+from agent.cli.common import PathArg, fail, load_settings, print_json, print_table, run_guarded
 from agent.evals.search import DEFAULT_INSTACART
 
 
@@ -39,7 +38,8 @@ def register(groups: dict[str, Any]) -> None:
         "--catalog", choices=["instacart"], default="instacart", help="which catalog to use"
     )
     parser.add_argument(
-        "--path", type=Path, default=None, help=f"catalog folder (default: {DEFAULT_INSTACART})"
+        "--path", type=PathArg("read", "dir", "--path"), default=None,
+        help=f"catalog folder (default: {DEFAULT_INSTACART})",
     )
     parser.add_argument(
         "--limit", type=int, default=None, help="use only the first N products (quick runs)"

@@ -192,7 +192,7 @@ def check_input_file(path: Path, what: str = "input") -> Path:
         ToolInputError: naming the path and what is wrong with it.
     """
     if not path.exists():
-        raise ToolInputError(f"{what} {path}: no such file")
+        raise ToolInputError(f"{what} {path}: file not found")
     if path.is_dir():
         raise ToolInputError(f"{what} {path} is a directory; name a file")
     if not os.access(path, os.R_OK):
@@ -207,7 +207,7 @@ def check_input_dir(path: Path, what: str = "input") -> Path:
         ToolInputError: naming the path and what is wrong with it.
     """
     if not path.exists():
-        raise ToolInputError(f"{what} {path}: no such directory")
+        raise ToolInputError(f"{what} {path}: directory not found")
     if not path.is_dir():
         raise ToolInputError(f"{what} {path} is a file; name a directory")
     return path
