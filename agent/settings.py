@@ -65,12 +65,46 @@ class Settings(BaseSettings):
     ui_host: str = Field(default="127.0.0.1")
     ui_port: int = Field(default=7860)
     ui_users: dict[str, SecretStr] = Field(
-        default_factory=dict, description='Login users as JSON, e.g. {"ana": "secret"}.'
+        default_factory=dict,
+        description='Login users as JSON, user -> password hash ("python -m agent ui '
+        'hash-password USER" prints the entry), e.g. {"ana": "scrypt$..."}.',
     )
     ui_concurrency: int = Field(default=4, ge=1)
     allowed_dirs: list[Path] = Field(
         default_factory=list,
-        description="Extra directories imports and exports may touch (besides data/state/cwd).",
+        description="Extra directories remote callers (model, app, API, MCP) may read and "
+        "write besides data/state/cwd; the CLI operator's own paths are not confined.",
+    )
+    # -- limits (agent/loop/limits.py, agent/loop/sessions.py, agent/ui/auth.py) -------------
+    max_request_bytes: int = Field(
+        default=8192, ge=64, description="Largest request text (UTF-8 bytes), every front end."
+    )
+    rate_limit_session: int = Field(
+        default=20, ge=0, description="Requests a minute per app conversation (0: no limit)."
+    )
+    rate_limit_user: int = Field(
+        default=60, ge=0, description="Requests a minute per signed-in app user (0: no limit)."
+    )
+    max_history_turns: int = Field(
+        default=8, ge=1, le=64, description="Newest turns of a session sent to the model."
+    )
+    max_history_bytes: int = Field(
+        default=120_000, ge=1000, description="Size cap of the session history sent to the model."
+    )
+    trace_max_bytes: int = Field(
+        default=2_000_000, ge=10_000, description="Largest trace file of one request run."
+    )
+    session_ttl_days: float = Field(
+        default=30.0, gt=0, description="Stored sessions unused this long are deleted."
+    )
+    max_sessions: int = Field(
+        default=1000, ge=1, description="Stored sessions kept (least recently used go first)."
+    )
+    ui_max_sessions: int = Field(
+        default=200, ge=1, description="Browser sessions the app keeps in memory."
+    )
+    ui_login_free_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per user or address before slowing down."
     )
 
     @model_validator(mode="after")

@@ -18,7 +18,8 @@ def register(groups: dict[str, Any]) -> None:
             "Send one request to the agent (offline model by default; set AGENT_PROVIDER=openai "
             "and AGENT_OPENAI_BASE_URL for an OpenAI-compatible server). Prints the answer and "
             "the tool steps; --json prints one object with answer, run_id, tool_calls, drafts "
-            "and artifacts."
+            "and artifacts. A request over AGENT_MAX_REQUEST_BYTES (8 KB) is refused (exit "
+            "code 2)."
         ),
     )
     parser.add_argument("text", help='the request, e.g. "Tell me about C00042"')
@@ -33,6 +34,7 @@ def register(groups: dict[str, Any]) -> None:
 
 def run_ask(args: argparse.Namespace) -> int:
     """Run the request and print the result."""
+    from agent.loop.limits import LimitError
     from agent.loop.llm import ModelConfigError
     from agent.loop.runner import AgentRunner
     from agent.loop.sessions import SessionError
@@ -41,7 +43,9 @@ def run_ask(args: argparse.Namespace) -> int:
     try:
         runner = AgentRunner(load_settings(args))
         result = runner.run(args.text, session=args.session)
-    except (ModelConfigError, SessionError, DataNotFoundError, DataValidationError) as exc:
+    except (
+        LimitError, ModelConfigError, SessionError, DataNotFoundError, DataValidationError
+    ) as exc:
         return fail(str(exc))
     if args.json:
         print_json(result.to_json())

@@ -166,6 +166,9 @@ def export_customer(
             if events:
                 export.traces.append(TraceRun(run_id=path.stem, events=events))
             continue
+        if place == "sessions" and path.suffix in SQLITE_SUFFIXES:
+            export.sessions.extend(_session_records(path, subject))
+            continue
         records = [
             r for r in (project_record(x, subject) for x in records_of(path, subject))
             if r is not DROP
@@ -179,6 +182,25 @@ def export_customer(
     if export.customer is None:
         export.notes.append(f"{cid} is not in the data files (erased?); state records follow")
     return export
+
+
+def _session_records(path: Path, subject: Subject) -> list[PlaceRecords]:
+    """The messages of the session store that mention the subject, one entry per session.
+
+    Each entry's path is ``<database>#<session id>``.
+    """
+    by_session: dict[str, list[Any]] = {}
+    for item in records_of(path, subject):
+        row = item.get("row", {}) if isinstance(item, dict) else {}
+        if item.get("table") != "messages" or "session_id" not in row:
+            continue
+        record = project_record(row.get("data"), subject)
+        if record is not DROP:
+            by_session.setdefault(str(row["session_id"]), []).append(record)
+    return [
+        PlaceRecords(place="sessions", path=f"{path}#{session}", records=records)
+        for session, records in sorted(by_session.items())
+    ]
 
 
 def _profile(settings: Settings, shop: ShopData, cid: str, notes: list[str]) -> dict[str, Any]:

@@ -177,7 +177,7 @@ def test_export_holds_everything_on_the_customer(world: dict[str, Any]) -> None:
     runs = {r.run_id for r in export.traces}
     for path in settings.trace_dir.glob("*.jsonl"):
         assert (path.stem in runs) == (cid in path.read_text(encoding="utf-8"))
-    assert {Path(s.path).stem for s in export.sessions} == {
+    assert {s.path.rsplit("#", 1)[1] for s in export.sessions} == {
         "profile-session", "explain-session", "draft-session", "chain-session"
     }
     places = {f.place for f in export.files}
@@ -263,7 +263,9 @@ def test_forget_leaves_nothing_of_the_customer(
     other = world["others"][0]
     assert other in set(shop.customers["customer_id"])
     assert any(other in p.read_text(encoding="utf-8") for p in settings.trace_dir.glob("*.jsonl"))
-    assert (settings.state_dir / "sessions" / "other-session.json").is_file()
+    from agent.loop.sessions import SessionStore
+
+    assert SessionStore(settings.state_dir / "sessions").load("other-session")
     lines = [json.loads(x) for x in world["batch_out"].read_text().splitlines()]
     assert lines and cid not in {x["customer_id"] for x in lines}
     with closing(sqlite3.connect(world["checkpoint"])) as db:
