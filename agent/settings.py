@@ -7,15 +7,24 @@ app, API) and pass it down.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from tools.config import DEMO_DATA_DIR, PROJECT_ROOT, PROMPTS_DIR, ToolConfig
+from tools.errors import ToolInputError
 
-__all__ = ["DEMO_DATA_DIR", "PROJECT_ROOT", "PROMPTS_DIR", "Settings"]
+__all__ = [
+    "DEMO_DATA_DIR",
+    "PROJECT_ROOT",
+    "PROMPTS_DIR",
+    "Settings",
+    "SettingsLoadError",
+    "load_settings",
+]
 
 
 class Settings(BaseSettings):
@@ -136,3 +145,34 @@ class Settings(BaseSettings):
     def trace_dir(self) -> Path:
         """One JSONL trace file per run."""
         return self.state_dir / "traces"
+
+
+class SettingsLoadError(ToolInputError):
+    """A setting in the environment (or ``.env``) cannot be read; the message names it."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """``Settings`` from the environment, with a bad value explained in one line.
+
+    Raises:
+        SettingsLoadError: e.g. ``AGENT_UI_USERS is not valid JSON ...`` or
+            ``AGENT_MAX_STEPS: Input should be less than or equal to 50``.
+    """
+    try:
+        return Settings(**overrides)
+    except SettingsError as exc:  # a list or dict setting that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"AGENT_{found.group(1).upper()}" if found else "a setting"
+        example = {
+            "AGENT_UI_USERS": ' (a JSON object, e.g. {"ana": "scrypt$..."}; python -m agent ui '
+            "hash-password ana prints one)",
+            "AGENT_ALLOWED_DIRS": ' (a JSON list, e.g. ["/srv/exports"])',
+            "AGENT_LINK_ALLOWLIST": ' (a JSON list, e.g. ["https://shop.example.com"])',
+        }.get(name, " (lists and objects are written as JSON)")
+        raise SettingsLoadError(f"{name} is not valid JSON{example}") from None
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            field = "_".join(str(p) for p in err["loc"][:1]).upper()
+            parts.append(f"AGENT_{field}: {err['msg']}" if field else str(err["msg"]))
+        raise SettingsLoadError("invalid settings: " + "; ".join(parts)) from None

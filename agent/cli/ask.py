@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from agent.cli.common import PathArg, fail, load_settings, print_json
+from agent.cli.common import PathArg, fail, load_settings, print_json, run_guarded
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -29,7 +29,7 @@ def register(groups: dict[str, Any]) -> None:
     )
     parser.add_argument("--data", type=PathArg("read", "dir", "--data"), metavar="DIR",
                         help="shop data directory (default: AGENT_DATA_DIR or demo)")
-    parser.set_defaults(func=run_ask)
+    parser.set_defaults(func=run_guarded(run_ask))
 
 
 def run_ask(args: argparse.Namespace) -> int:

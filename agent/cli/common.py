@@ -42,12 +42,18 @@ def register(groups: dict[str, Any]) -> None:
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, with ``--data`` overriding the data directory."""
+    """Settings from the environment, with ``--data`` overriding the data directory.
+
+    Raises:
+        SettingsLoadError: a setting that cannot be read (one line, exit code 2).
+    """
+    from agent.settings import load_settings as load
+
     overrides: dict[str, Any] = {}
     data = getattr(args, "data", None)
     if data:
         overrides["data_dir"] = data
-    return Settings(**overrides)
+    return load(**overrides)
 
 
 class BadPathError(Exception):
