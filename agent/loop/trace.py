@@ -149,8 +149,9 @@ class TraceWriter:
                 ``answer`` or ``error`` event), ``"every_event"`` or ``"never"``. Every
                 event is flushed to the operating system either way.
             max_bytes: the largest the run's file may grow (``AGENT_TRACE_MAX_BYTES`` for a
-                request). An event that would pass it is recorded without its data, as
-                ``{"truncated": true, "bytes": N}``; a run-ending event keeps up to
+                request). The first event that would pass it is recorded as a marker,
+                ``{"truncated": true, "bytes": N}``; later events are not recorded (their
+                numbers are skipped) except the run's end, which keeps up to
                 ``TRUNCATED_TEXT`` characters of each text so the answer stays readable.
         """
         self.trace_dir = Path(trace_dir)
@@ -199,8 +200,11 @@ class TraceWriter:
             )
             line = event.model_dump_json() + "\n"
             if self.max_bytes is not None and self._bytes + len(line) > self.max_bytes:
+                if self._bytes > self.max_bytes and kind not in RUN_END_KINDS:
+                    return event  # past the limit: not recorded (the marker says so)
                 event = event.model_copy(update={"data": _truncated(clean, len(line), kind)})
                 line = event.model_dump_json() + "\n"
+                self._bytes = max(self._bytes, self.max_bytes) + 1
             self._bytes += len(line)
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(line)
