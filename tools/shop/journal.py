@@ -85,7 +85,12 @@ class Recovery:
 
 
 def _flock(fd: int, mode: int, what: str, timeout: float) -> None:
-    """Take ``flock(mode)`` on ``fd``, waiting at most ``timeout`` seconds."""
+    """Take ``flock(mode)`` on ``fd``, waiting at most ``timeout`` seconds.
+
+    A file system without ``flock`` (some network mounts) goes on unlocked, with a warning:
+    the journal still makes every change all-or-nothing; only concurrent processes lose
+    their protection there.
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -93,7 +98,8 @@ def _flock(fd: int, mode: int, what: str, timeout: float) -> None:
             return
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise
+                logger.warning("%s: cannot lock (%s); going on without a lock", what, exc)
+                return
         if time.monotonic() >= deadline:
             raise ShopBusyError(
                 f"{what}: another process is changing this shop and did not finish within "
