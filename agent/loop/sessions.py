@@ -13,7 +13,7 @@ follow-up ("and draft them an SMS") still sees the results it refers to.
 
 **Bounds.** Sessions unused for ``ttl_days`` (``AGENT_SESSION_TTL_DAYS``) are deleted, and
 beyond ``max_sessions`` (``AGENT_MAX_SESSIONS``) the least recently used go first; the
-store prunes when it opens and then at most once a minute. A small in-memory cache (the
+store prunes on its first write and then at most once a minute. A small in-memory cache (the
 newest turns of ``cache_sessions`` sessions) saves re-reading a live conversation.
 
 Typed tool results (the messages' artifacts) are stored with their model's import path and

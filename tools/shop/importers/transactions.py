@@ -1,24 +1,21 @@
 """Import any transactions CSV (one row per order line) through a column mapping.
 
-``parse_mapping`` reads ``--map KEY=COLUMN,...`` (e.g. the UCI Online Retail layout),
-``parse_timestamps`` finds the one timestamp format that fits a whole column, and
-``import_transactions_csv`` builds customers, products and purchase events, counting every
-excluded line by reason.
+``parse_mapping`` reads ``--map KEY=COLUMN,...`` (e.g. the UCI Online Retail layout) and
+refuses a key or a column used twice; ``import_transactions_csv`` builds customers, products
+and purchase events, counting every excluded line by reason. Reading the file (encodings,
+header, numbers) is in ``csv_text``; timestamps and the date order in ``dates``.
 """
 
 from __future__ import annotations
 
 import difflib
-import io
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 
 from tools.errors import DataNotFoundError, DataValidationError, ToolInputError
-from tools.shop.columns import MAX_NUMBER
 from tools.shop.importers.common import (
     DEFAULT_STOCK,
     ImportResult,
@@ -30,6 +27,14 @@ from tools.shop.importers.common import (
     _readable,
     _text,
 )
+from tools.shop.importers.csv_text import (
+    ENCODING_NAMES,
+    check_mapping_columns,
+    read_csv_text,
+    read_header,
+    read_numbers,
+)
+from tools.shop.importers.dates import EPOCH, ISO, date_order, parse_timestamps
 from tools.shop.schemas import Channel
 from tools.shop.store import empty_table
 
@@ -44,13 +49,18 @@ REQUIRED_KEYS: tuple[str, ...] = (
 )
 OPTIONAL_KEYS: tuple[str, ...] = ("invoice_id", "country", "category")
 
-#: Timestamp formats tried, in order (month-first before day-first unless asked otherwise).
-_MONTH_FIRST = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M", "%m/%d/%Y")
-_DAY_FIRST = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y %H:%M", "%d/%m/%Y")
-_OTHER = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
-EPOCH = "epoch seconds"
-_ENCODING_NAMES = {"utf-8": "UTF-8", "latin-1": "Latin-1"}
-ISO = "ISO 8601"
+__all__ = [
+    "EPOCH",
+    "ISO",
+    "OPTIONAL_KEYS",
+    "REQUIRED_KEYS",
+    "check_mapping_columns",
+    "date_order",
+    "import_transactions_csv",
+    "parse_mapping",
+    "parse_timestamps",
+    "read_header",
+]
 
 
 def parse_mapping(text: str) -> dict[str, str]:
@@ -93,244 +103,6 @@ def parse_mapping(text: str) -> dict[str, str]:
             f"{', '.join(REQUIRED_KEYS)} (optional: {', '.join(OPTIONAL_KEYS)})"
         )
     return mapping
-
-
-def _line_of(raw: bytes, offset: int) -> int:
-    return raw.count(b"\n", 0, offset) + 1
-
-
-def _decode(raw: bytes, path: Path, encoding: str) -> tuple[str, str]:
-    """Decode a whole file; ``"auto"`` is UTF-8, else Latin-1 when no line is UTF-8.
-
-    Raises:
-        DataValidationError: a byte the chosen encoding cannot read (line named), or, in
-            ``auto``, a file mixing UTF-8 lines with lines in another encoding (both named).
-    """
-    if encoding != "auto":
-        try:
-            return raw.decode(encoding), encoding
-        except UnicodeDecodeError as exc:
-            raise DataValidationError(
-                f"{path} line {_line_of(raw, exc.start)}: byte 0x{raw[exc.start]:02X} cannot be "
-                f"read as {encoding}; check the file's encoding (--encoding)"
-            ) from None
-        except LookupError:
-            raise ToolInputError(f"--encoding {encoding!r} is not a known encoding") from None
-    try:
-        return raw.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    bad: list[int] = []
-    utf8: list[int] = []
-    for n, line in enumerate(raw.split(b"\n"), start=1):
-        if line.isascii():
-            continue
-        try:
-            line.decode("utf-8")
-            utf8.append(n)
-        except UnicodeDecodeError:
-            bad.append(n)
-    if utf8:
-        shown = ", ".join(str(n) for n in bad[:10])
-        if len(bad) > 10:
-            shown += f" and {len(bad) - 10} more"
-        raise DataValidationError(
-            f"{path}: the file mixes encodings: {len(utf8):,} line(s) are UTF-8 (first: line "
-            f"{utf8[0]}) but {len(bad):,} are not (lines {shown}); reading it whole as either "
-            "would garble one part. Re-save the file as UTF-8, or pass --encoding to read it "
-            "all in one encoding"
-        )
-    return raw.decode("latin-1"), "latin-1"
-
-
-def _read_csv(path: Path, encoding: str = "auto") -> tuple[pd.DataFrame, str]:
-    """Read a CSV as text (UTF-8, else Latin-1, common in spreadsheet exports)."""
-    text, used = _decode(path.read_bytes(), path, encoding)
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataValidationError(f"{path}: not a readable CSV file ({exc})") from exc
-    return frame, used
-
-
-def read_header(path: Path) -> list[str]:
-    """The column names of a CSV (its first line), read without parsing the rest.
-
-    Raises:
-        DataNotFoundError: the file is missing.
-        DataValidationError: the first line is not a CSV header.
-    """
-    if not path.is_file():
-        raise DataNotFoundError(f"transactions file not found: {path}")
-    with path.open("rb") as handle:
-        first = handle.readline(1 << 20)
-    text = first.decode("utf-8-sig", errors="replace")
-    try:
-        return [str(c) for c in pd.read_csv(io.StringIO(text), dtype=str, nrows=0).columns]
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataValidationError(f"{path}: not a readable CSV file ({exc})") from exc
-
-
-def check_mapping_columns(mapping: dict[str, str], columns: list[str], path: Path) -> None:
-    """Refuse a mapping that names a column the file lacks (close matches suggested).
-
-    Raises:
-        ToolInputError: naming the key, the column and the file's columns.
-    """
-    for key, column in mapping.items():
-        if column not in columns:
-            close = difflib.get_close_matches(column, columns, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ToolInputError(
-                f"--map {key}={column}: {path} has no column {column!r}{hint}; its columns: "
-                f"{', '.join(columns)}"
-            )
-
-
-def _parse_formats(values: pd.Series, fmt: str) -> pd.Series:
-    if fmt == EPOCH:
-        numbers = pd.to_numeric(values, errors="coerce")
-        unit: Literal["s", "ms"] = "ms" if bool((numbers.abs() > 1e11).any()) else "s"
-        epoch: pd.Series = pd.to_datetime(numbers, unit=unit, utc=True, errors="coerce")
-        return epoch
-    parsed: pd.Series = pd.to_datetime(
-        values, format="ISO8601" if fmt == ISO else fmt, utc=True, errors="coerce"
-    )
-    return parsed
-
-
-def _first_row(values: pd.Series, examples: pd.Series) -> tuple[int, str]:
-    """(1-based row, value) of the first row holding one of ``examples``."""
-    pos = int(values.isin(set(examples)).to_numpy().nonzero()[0][0])
-    return pos + 1, str(values.iloc[pos])
-
-
-def date_order(
-    values: pd.Series, *, file: str, column: str, day_first: bool = False
-) -> tuple[bool, str]:
-    """Decide, for a whole column, whether dates such as ``1/2/2011`` are day or month first.
-
-    The evidence is the dates only one order can read: ``13/2/2011`` is day first,
-    ``2/13/2011`` month first. One kind of evidence decides; none leaves month first (or
-    day first with ``day_first``); both kinds mean the column mixes orders and is refused,
-    because reading it either way would silently move some dates.
-
-    Returns:
-        Whether to read day first, and a note with the evidence for the user.
-
-    Raises:
-        DataValidationError: the column mixes both orders, or ``day_first`` is set and some
-            dates can only be month first (file, rows and values named).
-    """
-    unique = pd.Series(values[values != ""].unique()).astype(str)
-    parts = unique.str.extract(r"^\s*(\d{1,2})/(\d{1,2})/\d{2,4}(?:\s|$)")
-    first = pd.to_numeric(parts[0], errors="coerce")
-    second = pd.to_numeric(parts[1], errors="coerce")
-    day_only = unique[(first > 12) & (second <= 12)]
-    month_only = unique[(second > 12) & (first <= 12)]
-    where = f"{file}, column '{column}'"
-    if len(day_only) and len(month_only):
-        d_row, d_val = _first_row(values, day_only)
-        m_row, m_val = _first_row(values, month_only)
-        raise DataValidationError(
-            f"{where}: the dates mix day-first and month-first: {len(day_only):,} distinct "
-            f"date(s) fit only day first (row {d_row}: {d_val!r}) and {len(month_only):,} only "
-            f"month first (row {m_row}: {m_val!r}); reading either way would move the others. "
-            "Correct those rows (--day-first cannot decide for a file that holds both)"
-        )
-    if day_first:
-        if len(month_only):
-            row, val = _first_row(values, month_only)
-            raise DataValidationError(
-                f"{where}: --day-first was given but {len(month_only):,} distinct date(s) can "
-                f"only be month first (row {row}: {val!r}); drop --day-first or correct them"
-            )
-        return True, f"Dates in column '{column}' read day first, as --day-first asks."
-    if len(day_only):
-        row, val = _first_row(values, day_only)
-        return True, (
-            f"Dates in column '{column}' read day first: {len(day_only):,} distinct date(s) fit "
-            f"only day first (e.g. row {row}: {val!r}) and none only month first."
-        )
-    if len(month_only):
-        row, val = _first_row(values, month_only)
-        return False, (
-            f"Dates in column '{column}' read month first: {len(month_only):,} distinct date(s) "
-            f"fit only month first (e.g. row {row}: {val!r}) and none only day first."
-        )
-    if bool(first.notna().any()):
-        return False, (
-            f"Dates in column '{column}' read month first, but no date decides it (every day "
-            "and month is 12 or less): if the file is day first, import it again with "
-            "--day-first."
-        )
-    return False, ""
-
-
-def parse_timestamps(
-    values: pd.Series, *, file: str, column: str, day_first: bool = False
-) -> tuple[pd.Series, str, list[str]]:
-    """Read a column of timestamps in the first format that fits every value.
-
-    Naive times are taken as UTC. Whether ``1/2/2011`` is 2 January or 1 February is decided
-    once for the whole column from the dates only one order can read (``date_order``); the
-    evidence is in the notes.
-
-    Returns:
-        The UTC timestamps (NaT for empty values), the format used and notes for the user.
-
-    Raises:
-        DataValidationError: no format fits, or the column mixes date orders; names the
-            file, row, value and formats tried.
-    """
-    filled = values[values != ""]
-    unique = pd.Series(filled.unique())
-    read_day_first, order_note = date_order(
-        values, file=file, column=column, day_first=day_first
-    )
-    order = _DAY_FIRST if read_day_first else _MONTH_FIRST
-    formats: list[str] = [ISO, *order, *_OTHER]
-    if len(unique) and bool(unique.str.fullmatch(r"\d{9,}(?:\.\d+)?").all()):
-        formats.insert(0, EPOCH)
-    best: tuple[int, str, pd.Series] | None = None
-    for fmt in formats:
-        parsed = _parse_formats(unique, fmt)
-        ok = int(parsed.notna().sum())
-        if ok == len(unique):
-            lookup = pd.Series(parsed.to_numpy(), index=unique.to_numpy())
-            out = values.map(lookup)
-            notes = [order_note] if order_note and fmt in order else []
-            return pd.to_datetime(out, utc=True), fmt, notes
-        if best is None or ok > best[0]:
-            best = (ok, fmt, parsed)
-    assert best is not None
-    bad_values = set(unique[best[2].isna().to_numpy()])
-    pos = int(values.isin(bad_values).to_numpy().nonzero()[0][0])
-    raise DataValidationError(
-        f"{file} row {pos + 1}, column '{column}': cannot read timestamp {values.iloc[pos]!r}; "
-        f"formats tried: {', '.join(formats)}"
-    )
-
-
-def _numbers(frame: pd.DataFrame, column: str, file: str) -> pd.Series:
-    """Parse a numeric column (blank -> missing), naming the first unreadable value.
-
-    ``inf``, ``nan`` and magnitudes above ``MAX_NUMBER`` (``1e308``) are refused: a price or
-    quantity like that is a mistake, and it would make every total infinite.
-    """
-    text = frame[column].str.strip()
-    values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
-    huge = values.abs() > MAX_NUMBER  # inf included
-    bad = (values.isna() & (text != "")) | huge
-    if bool(bad.any()):
-        pos = int(bad.to_numpy().nonzero()[0][0])
-        word = f"a finite number of at most {MAX_NUMBER:g}" if bool(huge.iloc[pos]) else "a number"
-        count = int(bad.sum())
-        raise DataValidationError(
-            f"{file} row {pos + 1}, column '{column}': expected {word}, got {text.iloc[pos]!r}"
-            + (f" ({count - 1} more rows like it)" if count > 1 else "")
-        )
-    return values
 
 
 def _stable_ids(originals: Iterable[str], prefix: str) -> tuple[dict[str, str], str]:
@@ -454,14 +226,14 @@ def import_transactions_csv(
         raise DataNotFoundError(f"transactions file not found: {path}")
     mapping = parse_mapping(",".join(f"{k}={v}" for k, v in mapping.items()))
     check_mapping_columns(mapping, read_header(path), path)
-    raw, encoding = _read_csv(path, encoding)
+    raw, encoding = read_csv_text(path, encoding)
     check_mapping_columns(mapping, [str(c) for c in raw.columns], path)
     file = str(path)
     col = {k: raw[v] for k, v in mapping.items()}
     customer = _clean_id(col["customer_id"])
     product = _clean_id(col["product_id"])
-    quantity = _numbers(raw, mapping["quantity"], file)
-    price = _numbers(raw, mapping["unit_price"], file)
+    quantity = read_numbers(raw, mapping["quantity"], file)
+    price = read_numbers(raw, mapping["unit_price"], file)
     stamp_text = col["timestamp"].str.strip()
     invoice = (
         col["invoice_id"].str.strip() if "invoice_id" in col else pd.Series("", index=raw.index)
@@ -527,7 +299,7 @@ def import_transactions_csv(
     ).reset_index(drop=True)
 
     notes += [
-        f"Read {path.name} as {_ENCODING_NAMES.get(encoding, encoding)}; "
+        f"Read {path.name} as {ENCODING_NAMES.get(encoding, encoding)}; "
         f"timestamps as {fmt}"
         + ("" if fmt == EPOCH else " (times without a UTC offset are taken as UTC)")
         + ".",
