@@ -1,8 +1,12 @@
 """The marketer's chat app: a Gradio UI around ``AgentRunner`` (``make run`` starts it).
 
 Run ``python app.py``; it serves http://127.0.0.1:7860 by default (``AGENT_UI_HOST``,
-``AGENT_UI_PORT``). Logins come from ``AGENT_UI_USERS`` (JSON ``{"user": "password"}``);
-serving beyond loopback without a login is refused. This module builds the Blocks and wires
+``AGENT_UI_PORT``). Logins come from ``AGENT_UI_USERS`` (JSON ``{"user": "scrypt$..."}``,
+password hashes printed by ``python -m agent ui hash-password USER``; failed sign-ins are
+slowed down per user and address, ``agent.ui.auth``); serving beyond loopback without a
+login is refused. Requests over the size or rate limits are answered at once without
+running (``agent.ui.gate``), and at most ``AGENT_UI_MAX_SESSIONS`` browser sessions are kept
+in memory. This module builds the Blocks and wires
 them: the callbacks live in ``agent.ui.callbacks`` (Gradio-free, unit tested), the mapping
 from agent results to what is shown in ``agent.ui.views``, the work in ``AgentRunner``.
 Each browser session has its own agent session and its own draft queue.
@@ -17,9 +21,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import ValidationError
-
-from agent.settings import Settings
+from agent.settings import Settings, SettingsLoadError, load_settings
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -98,8 +100,10 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
 
     from agent.ui import views
     from agent.ui.callbacks import WARMUP_STAGES, AppCallbacks, Update, new_session
+    from agent.ui.gate import AppGate
 
     cb = AppCallbacks(settings, runner, warmup)
+    gate = AppGate(settings)
 
     title = f"Marketing assistant · {settings.shop_name}"
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
@@ -130,6 +134,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                         scale=6,
                         elem_id="request",
                         autofocus=True,
+                        max_length=settings.max_request_bytes,
                     )
                     send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
                 examples = gr.Dataset(
@@ -243,9 +248,16 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
             # Gradio reads a callback's signature to pass inputs: keep it positional.
             return lambda *args: to_ui(fn(*args))
 
-        def respond(text: str, chat: Any, sess: views.SessionView) -> Iterator[dict[Any, Any]]:
+        def respond(text: str, chat: Any, sess: views.SessionView, request: Any
+                    ) -> Iterator[dict[Any, Any]]:
+            refused = gate.refusal(text, chat, sess.session_id, getattr(request, "username", None))
+            if refused is not None:
+                yield to_ui(refused)
+                return
             for values in cb.respond(text, chat, sess):
                 yield to_ui(values)
+
+        respond.__annotations__ = {"request": gr.Request}  # Gradio passes it by this hint
 
         chat_inputs = [msg, chatbot, state]
         chat_outputs = [chatbot, msg, state, tabs, run_md, *panel_outputs, *draft_outputs]
@@ -281,18 +293,29 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
 
 
 def launch_options(settings: Settings) -> dict[str, Any]:
-    """Where and how to serve: address, login (when users are set), downloadable exports."""
-    auth = [(user, pw.get_secret_value()) for user, pw in settings.ui_users.items()] or None
+    """Where and how to serve: address, login (when users are set), downloadable exports.
+
+    Raises:
+        UsersError: ``AGENT_UI_USERS`` holds a blank or plain-text password or a bad hash.
+    """
+    from starlette.middleware import Middleware
+
+    from agent.ui.auth import LoginThrottle, LoginThrottleMiddleware, authenticator, load_users
+
+    users = load_users(settings.ui_users)
     exports_dir = settings.state_dir / "exports"
     exports_dir.mkdir(parents=True, exist_ok=True)
+    throttle = LoginThrottle(settings.ui_login_free_failures)
     return {
         "server_name": settings.ui_host,
         "server_port": settings.ui_port,
-        "auth": auth,
-        "auth_message": "Sign in to the marketing assistant." if auth else None,
+        "auth": authenticator(users) if users else None,
+        "auth_message": "Sign in to the marketing assistant." if users else None,
         "allowed_paths": [str(exports_dir)],
         "show_error": False,
         "footer_links": [],
+        "state_session_capacity": settings.ui_max_sessions,
+        "app_kwargs": {"middleware": [Middleware(LoginThrottleMiddleware, throttle=throttle)]},
     }
 
 
@@ -306,10 +329,13 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from agent.ui.auth import UsersError, load_users
+
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        fail(f"invalid settings: {exc}")
+        settings = load_settings()
+        load_users(settings.ui_users)
+    except (SettingsLoadError, UsersError) as exc:
+        fail(str(exc))
         return 2
     refusal = bind_refusal(settings)
     if refusal:

@@ -9,14 +9,32 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from tools.config import DEMO_DATA_DIR, PROJECT_ROOT, PROMPTS_DIR, ToolConfig
+from tools.errors import ToolInputError
 
-__all__ = ["API_SCOPES", "DEMO_DATA_DIR", "PROJECT_ROOT", "PROMPTS_DIR", "ApiKeySpec", "Settings"]
+__all__ = [
+    "API_SCOPES",
+    "DEMO_DATA_DIR",
+    "PROJECT_ROOT",
+    "PROMPTS_DIR",
+    "ApiKeySpec",
+    "Settings",
+    "SettingsLoadError",
+    "load_settings",
+]
 
 #: What an API key may do: read (ask, read-only tools, runs, batch results), draft (drafts and
 #: batches), plan (campaign plans), admin (export and erase a customer).
@@ -84,7 +102,9 @@ class Settings(BaseSettings):
     ui_host: str = Field(default="127.0.0.1")
     ui_port: int = Field(default=7860)
     ui_users: dict[str, SecretStr] = Field(
-        default_factory=dict, description='Login users as JSON, e.g. {"ana": "secret"}.'
+        default_factory=dict,
+        description='Login users as JSON, user -> password hash ("python -m agent ui '
+        'hash-password USER" prints the entry), e.g. {"ana": "scrypt$..."}.',
     )
     ui_concurrency: int = Field(default=4, ge=1)
     api_host: str = Field(default="127.0.0.1", description="Where the HTTP API listens.")
@@ -109,7 +129,39 @@ class Settings(BaseSettings):
     )
     allowed_dirs: list[Path] = Field(
         default_factory=list,
-        description="Extra directories imports and exports may touch (besides data/state/cwd).",
+        description="Extra directories remote callers (model, app, API, MCP) may read and "
+        "write besides data/state/cwd; the CLI operator's own paths are not confined.",
+    )
+    # -- limits (agent/loop/limits.py, agent/loop/sessions.py, agent/ui/auth.py) -------------
+    max_request_bytes: int = Field(
+        default=8192, ge=64, description="Largest request text (UTF-8 bytes), every front end."
+    )
+    rate_limit_session: int = Field(
+        default=20, ge=0, description="Requests a minute per app conversation (0: no limit)."
+    )
+    rate_limit_user: int = Field(
+        default=60, ge=0, description="Requests a minute per signed-in app user (0: no limit)."
+    )
+    max_history_turns: int = Field(
+        default=8, ge=1, le=64, description="Newest turns of a session sent to the model."
+    )
+    max_history_bytes: int = Field(
+        default=120_000, ge=1000, description="Size cap of the session history sent to the model."
+    )
+    trace_max_bytes: int = Field(
+        default=2_000_000, ge=10_000, description="Largest trace file of one request run."
+    )
+    session_ttl_days: float = Field(
+        default=30.0, gt=0, description="Stored sessions unused this long are deleted."
+    )
+    max_sessions: int = Field(
+        default=1000, ge=1, description="Stored sessions kept (least recently used go first)."
+    )
+    ui_max_sessions: int = Field(
+        default=200, ge=1, description="Browser sessions the app keeps in memory."
+    )
+    ui_login_free_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per user or address before slowing down."
     )
 
     @field_validator("api_keys")
@@ -151,3 +203,34 @@ class Settings(BaseSettings):
     def trace_dir(self) -> Path:
         """One JSONL trace file per run."""
         return self.state_dir / "traces"
+
+
+class SettingsLoadError(ToolInputError):
+    """A setting in the environment (or ``.env``) cannot be read; the message names it."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """``Settings`` from the environment, with a bad value explained in one line.
+
+    Raises:
+        SettingsLoadError: e.g. ``AGENT_UI_USERS is not valid JSON ...`` or
+            ``AGENT_MAX_STEPS: Input should be less than or equal to 50``.
+    """
+    try:
+        return Settings(**overrides)
+    except SettingsError as exc:  # a list or dict setting that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"AGENT_{found.group(1).upper()}" if found else "a setting"
+        example = {
+            "AGENT_UI_USERS": ' (a JSON object, e.g. {"ana": "scrypt$..."}; python -m agent ui '
+            "hash-password ana prints one)",
+            "AGENT_ALLOWED_DIRS": ' (a JSON list, e.g. ["/srv/exports"])',
+            "AGENT_LINK_ALLOWLIST": ' (a JSON list, e.g. ["https://shop.example.com"])',
+        }.get(name, " (lists and objects are written as JSON)")
+        raise SettingsLoadError(f"{name} is not valid JSON{example}") from None
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            field = "_".join(str(p) for p in err["loc"][:1]).upper()
+            parts.append(f"AGENT_{field}: {err['msg']}" if field else str(err["msg"]))
+        raise SettingsLoadError("invalid settings: " + "; ".join(parts)) from None

@@ -59,14 +59,9 @@ def offline_sms(settings: Settings, deps: ToolDeps, out_dir: Path, repeats: int)
         started = time.perf_counter()
         summary = run_batch(
             settings,
-            BatchOptions(
-                segment_filter=SegmentFilter(),
-                channel="sms",
-                frequency_cap_days=0,
-                out=out_dir / f"offline-{n}.jsonl",
-            ),
-            deps,
-        )
+            BatchOptions(segment_filter=SegmentFilter(), channel="sms", frequency_cap_days=0,
+                         out=out_dir / f"offline-{n}.jsonl"),
+            deps, origin="operator")
         wall = time.perf_counter() - started
         assert summary.drafted == len(ids), summary.summary()
         rate = summary.drafts_per_second
@@ -145,26 +140,17 @@ def sweep(
     print(title)
     warm = out_dir / f"{tag}-warm.txt"
     warm.write_text(ids_file.read_text().splitlines()[0])
-    run_batch(
-        settings,
-        BatchOptions(
-            ids_path=warm, channel="sms", frequency_cap_days=0, out=out_dir / f"{tag}-warm.jsonl"
-        ),
-        ToolDeps(settings.tool_config(), deps.shop),
-    )  # not timed: first requests, caches
+    run_batch(settings, BatchOptions(ids_path=warm, channel="sms", frequency_cap_days=0,
+                                     out=out_dir / f"{tag}-warm.jsonl"),
+              ToolDeps(settings.tool_config(), deps.shop),
+              origin="operator")  # not timed: first requests, caches
     rates: dict[int, float] = {}
     for concurrency in (1, 2, 4):
         summary = run_batch(
             settings,
-            BatchOptions(
-                ids_path=ids_file,
-                channel="sms",
-                frequency_cap_days=0,
-                concurrency=concurrency,
-                out=out_dir / f"{tag}-c{concurrency}.jsonl",
-            ),
-            ToolDeps(settings.tool_config(), deps.shop),
-        )
+            BatchOptions(ids_path=ids_file, channel="sms", frequency_cap_days=0,
+                         concurrency=concurrency, out=out_dir / f"{tag}-c{concurrency}.jsonl"),
+            ToolDeps(settings.tool_config(), deps.shop), origin="operator")
         rates[concurrency] = summary.drafts_per_second
         failed = sum(summary.failed.values())
         print(

@@ -77,8 +77,12 @@ def describe_tool(func: ToolFunction) -> tuple[str, dict[str, str]]:
 
 
 def args_model(func: ToolFunction) -> type[Any]:
-    """A pydantic model of a tool's arguments (its signature without ``deps``)."""
-    from pydantic import Field, create_model
+    """A pydantic model of a tool's arguments (its signature without ``deps``).
+
+    Numbers must be finite: ``NaN`` and ``Infinity`` (which Python's JSON reader accepts) are
+    refused, whoever calls the tool (the model, the CLI, the API).
+    """
+    from pydantic import ConfigDict, Field, create_model
 
     _, arg_docs = describe_tool(func)
     raw = inspect.get_annotations(func)
@@ -91,8 +95,32 @@ def args_model(func: ToolFunction) -> type[Any]:
             hint = eval(hint, vars(inspect.getmodule(func)))  # our own annotations only
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[name] = (hint, Field(default, description=arg_docs.get(name, "")))
-    model: type[Any] = create_model(f"{func.__name__}_args", **fields)
+    model: type[Any] = create_model(
+        f"{func.__name__}_args", __config__=ConfigDict(allow_inf_nan=False), **fields
+    )
     return model
+
+
+def refuse_non_finite(value: Any, where: str = "arguments") -> None:
+    """Refuse NaN and infinite numbers anywhere in a tool's arguments (nested models too).
+
+    Raises:
+        ToolInputError: naming the field that holds the number.
+    """
+    import math
+
+    from pydantic import BaseModel
+
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ToolInputError(f"{where}: {value!r} is not a finite number")
+    if isinstance(value, BaseModel):
+        value = {k: getattr(value, k) for k in type(value).model_fields}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            refuse_non_finite(item, key if where == "arguments" else f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for n, item in enumerate(value):
+            refuse_non_finite(item, f"{where}[{n}]")
 
 
 def call_tool(deps: ToolDeps, name: str, args: dict[str, Any]) -> Any:
@@ -107,6 +135,10 @@ def call_tool(deps: ToolDeps, name: str, args: dict[str, Any]) -> Any:
     if name not in funcs:
         raise ToolInputError(f"unknown tool {name!r}; tools: {', '.join(funcs)}")
     func = funcs[name]
+    try:
+        refuse_non_finite(args)
+    except ToolInputError as exc:
+        raise ToolInputError(f"invalid arguments for {name}: {exc}") from None
     try:
         parsed = args_model(func).model_validate(args)
     except ValidationError as exc:
@@ -246,6 +278,7 @@ def build_tools(deps: ToolDeps) -> list[BaseTool]:
         schema = args_model(func)
 
         def run(_func: ToolFunction = func, _name: str = name, **kwargs: Any) -> tuple[str, Any]:
+            refuse_non_finite(kwargs)
             result = _func(deps, **kwargs)
             payload = json.dumps(result.for_model(), ensure_ascii=False, default=str)
             return wrap_data(_name, payload), result

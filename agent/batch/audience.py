@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,19 +40,33 @@ def _read_text(path: Path, what: str) -> str:
         raise ToolInputError(f"{what} {path}: cannot be read ({exc})") from None
 
 
+#: What a line of an ids file may hold: one id-like token (letters, digits, '_' or '-').
+_ID_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
 def read_ids_file(path: Path) -> list[str]:
     """Customer ids from a file, one a line (blank lines, ``#`` comments and a header skipped).
 
-    A CSV is accepted too: the first column of each line is the id.
+    A CSV is accepted too: the first column of each line is the id. A line that does not
+    hold an id-like token (a file that is not a list of ids) is refused by line number,
+    without its content: the unknown ids a batch lists must never echo another file back.
+
+    Raises:
+        ToolInputError: the file is missing or unreadable, or a line is not an id.
     """
     ids = []
-    for raw in _read_text(path, "ids file").splitlines():
+    for n, raw in enumerate(_read_text(path, "ids file").splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         first = line.split(",", 1)[0].strip().strip('"')
         if first.lower() in ("customer_id", "id", "customer"):
             continue
+        if not _ID_TOKEN.match(first):
+            raise ToolInputError(
+                f"ids file {path} line {n}: not a customer id (expected one id a line, such as "
+                "C00042, or a CSV whose first column is the id)"
+            )
         ids.append(first)
     return ids
 

@@ -25,6 +25,12 @@ Order of work:
 5. **Output.** The JSONL (and CSV) file is written from the checkpoint through a temporary
    file renamed into place: never half a file, one line per drafted customer.
 
+**Paths** (``--ids``, ``--plan``, ``--out``, ``--csv``) go through the one trust boundary
+(``tools.shop.paths.resolve_path``): ``origin="operator"`` (the CLI) may name any path,
+``origin="remote"`` (the default: the HTTP API, MCP, any caller acting for someone else)
+only paths inside the allowed directories. An output that names a folder, or a folder that
+cannot be written, is refused before anything is drafted.
+
 ``resume=True`` reopens the checkpoint of the same output file and drafts what is pending
 or failed; a checkpoint made with different options is refused with the differences named.
 Without ``resume`` an existing checkpoint for the output file is replaced (the job starts
@@ -93,6 +99,13 @@ from agent.settings import Settings
 from tools.copy.drafting import resolve_goal
 from tools.deps import ToolDeps
 from tools.errors import ToolInputError
+from tools.shop.paths import (
+    Origin,
+    Purpose,
+    check_input_file,
+    check_output_file,
+    resolve_path,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +114,15 @@ class BatchJob:
     """One batch job: build it from settings and options, ``run()`` it, read its drafts."""
 
     def __init__(
-        self, settings: Settings, options: BatchOptions, deps: ToolDeps | None = None
+        self,
+        settings: Settings,
+        options: BatchOptions,
+        deps: ToolDeps | None = None,
+        *,
+        origin: Origin = "remote",
     ) -> None:
         self.settings = settings
-        self.options = options
+        self.options = _checked_paths(options, settings, origin)
         self.deps = deps if deps is not None else ToolDeps(settings.tool_config())
         if settings.provider == "openai" and self.deps.copy_rewriter is None:
             from agent.loop.copy_llm import build_llm_rewriter
@@ -311,15 +329,53 @@ class BatchJob:
         return summary
 
 
+def _checked_paths(options: BatchOptions, settings: Settings, origin: Origin) -> BatchOptions:
+    """The options with every path resolved for ``origin`` and checked for its kind.
+
+    Raises:
+        PathNotAllowedError: a remote caller's path outside the allowed directories.
+        ToolInputError: an input that is missing or a folder, an output that is a folder or
+            lies in a folder that cannot be written.
+    """
+    config = settings.tool_config()
+    update: dict[str, Path] = {}
+    fields: tuple[tuple[str, Purpose, str], ...] = (
+        ("ids_path", "read", "ids file"),
+        ("plan_path", "read", "plan"),
+        ("out", "write", "batch output"),
+        ("csv", "write", "CSV output"),
+    )
+    for field, purpose, what in fields:
+        value = getattr(options, field)
+        if value is None:
+            continue
+        path = resolve_path(value, config, purpose=purpose, origin=origin, what=what)
+        check = check_input_file if purpose == "read" else check_output_file
+        update[field] = check(path, what)
+    return options.model_copy(update=update)
+
+
 def run_batch(
-    settings: Settings, options: BatchOptions, deps: ToolDeps | None = None
+    settings: Settings,
+    options: BatchOptions,
+    deps: ToolDeps | None = None,
+    *,
+    origin: Origin = "remote",
 ) -> BatchSummary:
     """Run (or resume) a batch job; the drafts are then in ``iter_drafts(summary.out)``.
 
+    Args:
+        settings: The product's settings.
+        options: What to draft for whom.
+        deps: The tools' stores (built from ``settings`` when omitted).
+        origin: Who named the paths in ``options``: ``"operator"`` (the CLI: anywhere) or
+            ``"remote"`` (the default: confined to the allowed directories).
+
     Raises:
         ToolInputError: bad options or files, or a resume with different options.
+        PathNotAllowedError: a remote caller's path outside the allowed directories.
     """
-    return BatchJob(settings, options, deps).run()
+    return BatchJob(settings, options, deps, origin=origin).run()
 
 
 __all__ = [

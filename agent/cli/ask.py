@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from agent.cli.common import fail, load_settings, print_json
+from agent.cli.common import PathArg, fail, load_settings, print_json, run_guarded
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -18,7 +18,8 @@ def register(groups: dict[str, Any]) -> None:
             "Send one request to the agent (offline model by default; set AGENT_PROVIDER=openai "
             "and AGENT_OPENAI_BASE_URL for an OpenAI-compatible server). Prints the answer and "
             "the tool steps; --json prints one object with answer, run_id, tool_calls, drafts "
-            "and artifacts."
+            "and artifacts. A request over AGENT_MAX_REQUEST_BYTES (8 KB) is refused (exit "
+            "code 2)."
         ),
     )
     parser.add_argument("text", help='the request, e.g. "Tell me about C00042"')
@@ -26,12 +27,14 @@ def register(groups: dict[str, Any]) -> None:
     parser.add_argument(
         "--session", help="continue a conversation (any id; follow-ups reuse its results)"
     )
-    parser.add_argument("--data", help="shop data directory (default: AGENT_DATA_DIR or demo)")
-    parser.set_defaults(func=run_ask)
+    parser.add_argument("--data", type=PathArg("read", "dir", "--data"), metavar="DIR",
+                        help="shop data directory (default: AGENT_DATA_DIR or demo)")
+    parser.set_defaults(func=run_guarded(run_ask))
 
 
 def run_ask(args: argparse.Namespace) -> int:
     """Run the request and print the result."""
+    from agent.loop.limits import LimitError
     from agent.loop.llm import ModelConfigError
     from agent.loop.runner import AgentRunner
     from agent.loop.sessions import SessionError
@@ -40,7 +43,9 @@ def run_ask(args: argparse.Namespace) -> int:
     try:
         runner = AgentRunner(load_settings(args))
         result = runner.run(args.text, session=args.session)
-    except (ModelConfigError, SessionError, DataNotFoundError, DataValidationError) as exc:
+    except (
+        LimitError, ModelConfigError, SessionError, DataNotFoundError, DataValidationError
+    ) as exc:
         return fail(str(exc))
     if args.json:
         print_json(result.to_json())

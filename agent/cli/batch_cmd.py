@@ -7,7 +7,11 @@ frequency cap are skipped before anything is drafted. Every draft is committed t
 checkpoint; a run that was interrupted continues with ``--resume``.
 
 Exit codes: 0 when every eligible customer has a draft, 1 when some items failed (they are
-listed and retried by ``--resume``), 2 for bad options or files.
+listed and retried by ``--resume``), 2 for bad options or files (an ids file that is not a
+list of ids, ``--out`` naming a folder or a folder that cannot be written, ...).
+
+Paths are the operator's own (``agent.cli.common.PathArg``); the job itself runs with
+``origin="operator"``.
 
 Testing option (hidden from ``--help``): ``--delay-ms MS`` sleeps MS milliseconds before
 each draft, to simulate a slow model so that tests can interrupt a run mid-way.
@@ -18,12 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from agent.cli.common import fail, load_settings, print_json, run_guarded
+from agent.cli.common import PathArg, fail, load_settings, print_json, run_guarded
 from tools.shop.schemas import CHANNELS, SEGMENTS
 
 
@@ -66,38 +69,27 @@ def register(groups: dict[str, Any]) -> None:
     )
     who.add_argument("--language", choices=("en", "zh"), help="customers writing this language")
     who.add_argument("--city", help="customers in this city")
-    who.add_argument(
-        "--min-churn-risk", type=float, metavar="P", help="churn risk at least P (0-1)"
-    )
-    who.add_argument("--max-churn-risk", type=float, metavar="P", help="churn risk at most P (0-1)")
-    who.add_argument(
-        "--min-days-since-purchase", type=int, metavar="DAYS", help="last order at least DAYS ago"
-    )
-    who.add_argument(
-        "--max-days-since-purchase", type=int, metavar="DAYS", help="last order at most DAYS ago"
-    )
-    who.add_argument(
-        "--min-spend", type=float, metavar="AMOUNT", help="lifetime spend at least AMOUNT"
-    )
-    who.add_argument(
-        "--max-spend", type=float, metavar="AMOUNT", help="lifetime spend at most AMOUNT"
-    )
-    who.add_argument(
-        "--filter",
-        metavar="JSON",
-        help='a full segment filter as JSON, e.g. \'{"segments": ["lost"]}\'',
-    )
-    who.add_argument(
-        "--plan",
-        type=Path,
-        metavar="FILE",
-        help="a saved campaign plan (optimize_campaign's JSON); each contact keeps "
-        "its channel and offer",
-    )
-    who.add_argument("--ids", type=Path, metavar="FILE", help="customer ids, one a line")
-    who.add_argument(
-        "--limit", type=int, metavar="N", help="only the first N customers of the audience"
-    )
+    who.add_argument("--min-churn-risk", type=float, metavar="P",
+                     help="churn risk at least P (0-1)")
+    who.add_argument("--max-churn-risk", type=float, metavar="P",
+                     help="churn risk at most P (0-1)")
+    who.add_argument("--min-days-since-purchase", type=int, metavar="DAYS",
+                     help="last order at least DAYS ago")
+    who.add_argument("--max-days-since-purchase", type=int, metavar="DAYS",
+                     help="last order at most DAYS ago")
+    who.add_argument("--min-spend", type=float, metavar="AMOUNT",
+                     help="lifetime spend at least AMOUNT")
+    who.add_argument("--max-spend", type=float, metavar="AMOUNT",
+                     help="lifetime spend at most AMOUNT")
+    who.add_argument("--filter", metavar="JSON",
+                     help='a full segment filter as JSON, e.g. \'{"segments": ["lost"]}\'')
+    who.add_argument("--plan", type=PathArg("read", "file", "--plan"), metavar="FILE",
+                     help="a saved campaign plan (optimize_campaign's JSON); each contact keeps "
+                     "its channel and offer")
+    who.add_argument("--ids", type=PathArg("read", "file", "--ids"), metavar="FILE",
+                     help="customer ids, one a line (or a CSV whose first column is the id)")
+    who.add_argument("--limit", type=int, metavar="N",
+                     help="only the first N customers of the audience")
 
     what = p.add_argument_group("message")
     what.add_argument(
@@ -123,42 +115,22 @@ def register(groups: dict[str, Any]) -> None:
     )
 
     how = p.add_argument_group("output and execution")
-    how.add_argument(
-        "--out",
-        type=Path,
-        metavar="FILE",
-        help="JSONL output (default: the state dir, named by job id)",
-    )
-    how.add_argument("--csv", type=Path, metavar="FILE", help="also write the drafts as CSV")
-    how.add_argument(
-        "--concurrency",
-        type=int,
-        default=4,
-        metavar="N",
-        help="model requests in flight (per Ray worker with --backend ray; 4)",
-    )
-    how.add_argument(
-        "--backend",
-        choices=("local", "ray"),
-        default="local",
-        help="local (in-process, default) or ray (workers)",
-    )
-    how.add_argument(
-        "--ray-address",
-        metavar="ADDRESS",
-        help="join this Ray cluster (default: a private local instance)",
-    )
-    how.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the interrupted job writing --out (same options)",
-    )
-    how.add_argument("--data", type=Path, metavar="DIR", help="shop data directory")
-    how.add_argument(
-        "--json",
-        action="store_true",
-        help="no progress bar; print the summary as one JSON object (last line)",
-    )
+    how.add_argument("--out", type=PathArg("write", "file", "--out"), metavar="FILE",
+                     help="JSONL output (default: the state dir, named by job id)")
+    how.add_argument("--csv", type=PathArg("write", "file", "--csv"), metavar="FILE",
+                     help="also write the drafts as CSV")
+    how.add_argument("--concurrency", type=int, default=4, metavar="N",
+                     help="model requests in flight (per Ray worker with --backend ray; 4)")
+    how.add_argument("--backend", choices=("local", "ray"), default="local",
+                     help="local (in-process, default) or ray (workers)")
+    how.add_argument("--ray-address", metavar="ADDRESS",
+                     help="join this Ray cluster (default: a private local instance)")
+    how.add_argument("--resume", action="store_true",
+                     help="continue the interrupted job writing --out (same options)")
+    how.add_argument("--data", type=PathArg("read", "dir", "--data"), metavar="DIR",
+                     help="shop data directory")
+    how.add_argument("--json", action="store_true",
+                     help="no progress bar; print the summary as one JSON object (last line)")
     how.add_argument("--delay-ms", type=int, default=0, help=argparse.SUPPRESS)
     p.set_defaults(func=run_guarded(cmd_batch))
 
@@ -251,7 +223,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         return fail(str(exc))
     settings = load_settings(args)
     try:
-        summary = run_batch(settings, options)
+        summary = run_batch(settings, options, origin="operator")
     except ValidationError as exc:
         return fail(_validation_message(exc))
     if args.json:

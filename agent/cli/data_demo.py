@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from agent.cli.common import load_settings, print_json, print_table, run_guarded
+from agent.cli.common import PathArg, print_json, print_table, run_guarded
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -22,51 +21,27 @@ def register(groups: dict[str, Any]) -> None:
             "The same seed and sizes always give byte-identical files."
         ),
     )
-    parser.add_argument(
-        "--out",
-        required=True,
-        type=Path,
-        metavar="DIR",
-        help="directory to write into (created if missing; a demo shop already "
-        "there is replaced; must lie inside the allowed directories)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=DEFAULT_SEED,
-        help=f"random seed (default {DEFAULT_SEED}, the committed demo)",
-    )
-    parser.add_argument(
-        "--customers",
-        type=int,
-        default=DEFAULT_CUSTOMERS,
-        metavar="N",
-        help=f"number of customers (default {DEFAULT_CUSTOMERS}, at least 50)",
-    )
-    parser.add_argument(
-        "--products",
-        type=int,
-        default=DEFAULT_PRODUCTS,
-        metavar="N",
-        help=f"number of products (default {DEFAULT_PRODUCTS}, at least 45)",
-    )
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace a shop in DIR that is not a demo shop (an import)",
-    )
+    parser.add_argument("--out", required=True, type=PathArg("write", "dir", "--out"),
+                        metavar="DIR",
+                        help="directory to write into (created if missing; a demo shop already "
+                        "there is replaced)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                        help=f"random seed (default {DEFAULT_SEED}, the committed demo)")
+    parser.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS, metavar="N",
+                        help=f"number of customers (default {DEFAULT_CUSTOMERS}, at least 50)")
+    parser.add_argument("--products", type=int, default=DEFAULT_PRODUCTS, metavar="N",
+                        help=f"number of products (default {DEFAULT_PRODUCTS}, at least 45)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a shop in DIR that is not a demo shop (an import)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.set_defaults(func=run_guarded(_run))
 
 
 def _run(args: argparse.Namespace) -> int:
     from tools.shop.demo.generator import write_demo_shop
-    from tools.shop.paths import ensure_allowed
 
-    config = load_settings(args).tool_config()
-    out = ensure_allowed(args.out, config, purpose="write", what="demo output")
     summary = write_demo_shop(
-        out,
+        args.out,
         seed=args.seed,
         customers=args.customers,
         products=args.products,

@@ -1,12 +1,15 @@
 """``data export CUSTOMER_ID`` and ``data forget CUSTOMER_ID``: the data subject's rights.
 
 - ``python -m agent data export C00042 [--out FILE]`` writes everything held on the customer
-  as JSON (to FILE, inside the allowed directories, or to stdout).
+  as JSON (to FILE or to stdout).
 - ``python -m agent data forget C00042 [--yes] [--dry-run]`` removes the customer from the
   data files, profile cache, indexes, traces, sessions, drafts, exports and batch
   checkpoints, and prints what was removed, by place.
 
-See ``agent.privacy.rights`` for what each place holds and how it is erased.
+See ``agent.privacy.rights`` for what each place holds and how it is erased. An erasure is one
+transaction: a run killed at any point leaves everything or nothing erased, and the next
+command that opens the shop finishes a committed erasure. Paths are the operator's own
+(``agent.cli.common.PathArg``).
 """
 
 from __future__ import annotations
@@ -14,12 +17,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from agent.cli.common import fail, load_settings, print_json, print_table, run_guarded
+from agent.cli.common import PathArg, fail, load_settings, print_json, print_table, run_guarded
 from agent.privacy.rights import ErasureReport, export_customer, forget_customer, write_export
-from agent.settings import Settings
-from tools.shop.paths import Purpose, ensure_allowed
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -37,13 +38,10 @@ def register(groups: dict[str, Any]) -> None:
     )
     export.add_argument("customer_id", metavar="CUSTOMER_ID", help="the customer's id, e.g. C00042")
     export.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="write the JSON here (inside the allowed directories) instead of stdout",
+        "--out", type=PathArg("write", "file", "--out"), default=None, metavar="FILE",
+        help="write the JSON here instead of stdout",
     )
-    _common(export)
+    _common(export, "read")
     export.set_defaults(func=run_guarded(cmd_export))
 
     forget = groups["data"].add_parser(
@@ -61,41 +59,27 @@ def register(groups: dict[str, Any]) -> None:
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     forget.add_argument("--dry-run", action="store_true", help="only show what would be removed")
     forget.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    _common(forget)
+    _common(forget, "write")
     forget.set_defaults(func=run_guarded(cmd_forget))
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, purpose: Literal["read", "write"]) -> None:
     parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        metavar="DIR",
+        "--data", type=PathArg(purpose, "dir", "--data"), default=None, metavar="DIR",
         help="the shop's data directory (default: AGENT_DATA_DIR, the demo shop)",
     )
     parser.add_argument(
-        "--also",
-        type=Path,
-        action="append",
-        default=[],
+        "--also", type=PathArg(purpose, "dir", "--also"), action="append", default=[],
         metavar="DIR",
         help="also search this directory (e.g. where batch output was written); repeatable",
     )
 
 
-def _extra_dirs(args: argparse.Namespace, settings: Settings, purpose: Purpose) -> list[Path]:
-    config = settings.tool_config()
-    return [ensure_allowed(d, config, purpose=purpose, what="extra directory") for d in args.also]
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     """Export one customer's data."""
     settings = load_settings(args)
-    extra = _extra_dirs(args, settings, "read")
-    out = None
-    if args.out is not None:
-        config = settings.tool_config()
-        out = ensure_allowed(args.out, config, purpose="write", what="export output")
+    extra: list[Path] = list(args.also)
+    out: Path | None = args.out
     export = export_customer(settings, args.customer_id, extra_dirs=extra)
     if out is None:
         sys.stdout.write(export.model_dump_json(indent=2) + "\n")
@@ -109,7 +93,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_forget(args: argparse.Namespace) -> int:
     """Erase one customer."""
     settings = load_settings(args)
-    extra = _extra_dirs(args, settings, "write")
+    extra: list[Path] = list(args.also)
     if not args.yes and not args.dry_run:
         preview = forget_customer(settings, args.customer_id, dry_run=True, extra_dirs=extra)
         _print_report(preview)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from agent.cli.common import fail, load_settings, print_json, print_table, run_guarded
+from agent.cli.common import PathArg, fail, load_settings, print_json, print_table, run_guarded
 
 BASELINES = ("random", "mens_email_random", "recency_rule")
 
@@ -34,18 +33,10 @@ def register(groups: dict[str, Any]) -> None:
         ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument(
-        "--hillstrom",
-        type=Path,
-        metavar="PATH",
-        help="the Hillstrom CSV (e.g. ../shared/datasets/hillstrom/hillstrom.csv)",
-    )
-    source.add_argument(
-        "--data",
-        type=Path,
-        metavar="DIR",
-        help="a shop directory with truth/uplift.parquet (e.g. data/demo)",
-    )
+    source.add_argument("--hillstrom", type=PathArg("read", "file", "--hillstrom"), metavar="PATH",
+                        help="the Hillstrom CSV (e.g. ../shared/datasets/hillstrom/hillstrom.csv)")
+    source.add_argument("--data", type=PathArg("read", "dir", "--data"), metavar="DIR",
+                        help="a shop directory with truth/uplift.parquet (e.g. data/demo)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--seed",

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from agent.cli.common import load_settings, print_json, print_table, run_guarded
+from agent.cli.common import PathArg, load_settings, print_json, print_table, run_guarded
 from agent.settings import PROJECT_ROOT
 
 DEFAULT_ATTACKS = (
@@ -41,20 +40,14 @@ def register(groups: dict[str, Any]) -> None:
         ),
     )
     parser.add_argument(
-        "--attacks",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help=f"attacks JSONL (inside the allowed directories; default: {DEFAULT_ATTACKS})",
+        "--attacks", type=PathArg("read", "file", "--attacks"), default=None, metavar="FILE",
+        help=f"attacks JSONL (default: {DEFAULT_ATTACKS})",
     )
     parser.add_argument(
         "--limit", type=int, default=None, metavar="N", help="use only the first N attacks"
     )
     parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        metavar="DIR",
+        "--data", type=PathArg("read", "dir", "--data"), default=None, metavar="DIR",
         help="the shop to copy (default: AGENT_DATA_DIR, the demo shop)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -69,7 +62,9 @@ def cmd_eval_injections(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise ToolInputError(f"--limit must be at least 1, got {args.limit}")
     settings = load_settings(args)
-    attacks = load_attacks(args.attacks or DEFAULT_ATTACKS, settings, limit=args.limit)
+    attacks = load_attacks(
+        args.attacks or DEFAULT_ATTACKS, settings, limit=args.limit, origin="operator"
+    )
     report = run_injection_eval(settings, attacks)
     if args.json:
         print_json(report.headline())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from agent.cli.common import load_settings, print_json, print_table, run_guarded
+from agent.cli.common import PathArg, load_settings, print_json, print_table, run_guarded
 
 
 def cmd_eval_recommend(args: argparse.Namespace) -> int:
@@ -66,7 +66,8 @@ def register(groups: dict[str, Any]) -> None:
             "profiles recover the planted tastes."
         ),
     )
-    parser.add_argument("--data", metavar="DIR", help="the shop's data directory")
+    parser.add_argument("--data", type=PathArg("read", "dir", "--data"), metavar="DIR",
+                        help="the shop's data directory")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--k", type=int, default=10, help="list length (default 10)")
     parser.add_argument(

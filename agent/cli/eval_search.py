@@ -16,10 +16,9 @@ embeds every product, about 90 seconds, with a progress bar on a terminal).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from agent.cli.common import fail, load_settings, print_json, print_table, run_guarded
+from agent.cli.common import PathArg, fail, load_settings, print_json, print_table, run_guarded
 from agent.evals.search import DEFAULT_INSTACART
 
 
@@ -48,7 +47,7 @@ def register(groups: dict[str, Any]) -> None:
         help="which catalog to use",
     )
     parser.add_argument(
-        "--path", type=Path, default=None,
+        "--path", type=PathArg("read", "dir", "--path"), default=None,
         help=f"catalog folder (default: {DEFAULT_INSTACART} for instacart, the demo shop "
         "for demo)",
     )

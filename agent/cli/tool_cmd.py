@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from agent.cli.common import fail, load_settings, print_json, run_guarded, to_jsonable
+from agent.cli.common import PathArg, fail, load_settings, print_json, run_guarded, to_jsonable
 from tools.errors import ToolInputError
 
 
@@ -39,7 +39,8 @@ def register(groups: dict[str, Any]) -> None:
     parser.add_argument("--list", action="store_true", help="list the tools and their arguments")
     parser.add_argument("--json", action="store_true", help="with --list: print one JSON object")
     parser.add_argument("--pretty", action="store_true", help="indent the JSON result")
-    parser.add_argument("--data", metavar="DIR", help="the shop's data directory")
+    parser.add_argument("--data", type=PathArg("read", "dir", "--data"), metavar="DIR",
+                        help="the shop's data directory")
     parser.set_defaults(func=run_guarded(cmd_tool))
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from agent.evals.injection_tasks import RunOutput
 from agent.settings import Settings
 from tools.errors import ToolInputError
-from tools.shop.paths import ensure_allowed
+from tools.shop.paths import Origin, resolve_path
 from tools.shop.store import ShopData
 
 #: Words of a distinctive phrase (a planted attack echoed back contains one).
@@ -38,14 +38,21 @@ class Attack(BaseModel):
     source: str = ""
 
 
-def load_attacks(path: Path, settings: Settings, limit: int | None = None) -> list[Attack]:
+def load_attacks(
+    path: Path, settings: Settings, limit: int | None = None, *, origin: Origin = "remote"
+) -> list[Attack]:
     """Read a JSONL file of attacks (each line an object with a ``text`` field).
 
+    ``origin`` says who named the path (``tools.shop.paths``): the CLI passes
+    ``"operator"``; anyone else is confined to the allowed directories.
+
     Raises:
-        PathNotAllowedError: the file is outside the allowed directories.
+        PathNotAllowedError: a remote path outside the allowed directories.
         ToolInputError: the file is missing, a line is not JSON or has no text.
     """
-    resolved = ensure_allowed(path, settings.tool_config(), purpose="read", what="attacks file")
+    resolved = resolve_path(
+        path, settings.tool_config(), purpose="read", origin=origin, what="attacks file"
+    )
     if not resolved.is_file():
         raise ToolInputError(f"attacks file {resolved}: not found")
     attacks: list[Attack] = []

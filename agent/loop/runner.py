@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.loop.graph import build_graph
+from agent.loop.limits import check_request
 from agent.loop.llm import build_chat_model
 from agent.loop.redact import Redactor, install_log_redaction
 from agent.loop.sessions import SessionStore
@@ -201,13 +202,21 @@ class AgentRunner:
         # Every log record of the process is redacted from here on (payloads never leak);
         # the installation lasts as long as this runner's redactor.
         install_log_redaction(self.redactor)
-        self.sessions = SessionStore(settings.state_dir / "sessions")
+        self.sessions = SessionStore(
+            settings.state_dir / "sessions",
+            max_sessions=settings.max_sessions,
+            ttl_days=settings.session_ttl_days,
+        )
 
     # -- sessions ---------------------------------------------------------------------------
 
     def history(self, session: str) -> list[BaseMessage]:
-        """The messages of a session so far (a copy)."""
-        return self.sessions.load(session)
+        """The newest turns of a session, as the model is sent them (a copy)."""
+        return self.sessions.load(
+            session,
+            max_turns=self.settings.max_history_turns,
+            max_bytes=self.settings.max_history_bytes,
+        )
 
     def reset(self, session: str) -> None:
         """Forget a session's conversation."""
@@ -247,9 +256,16 @@ class AgentRunner:
 
         ``caller`` names who asked (a front end and its API key's name, never the key); it is
         recorded in the run's ``request`` event.
+
+        Raises:
+            RequestTooLargeError: ``text`` is over ``AGENT_MAX_REQUEST_BYTES`` (checked first:
+                nothing is traced, sent or stored).
         """
+        check_request(text, self.settings.max_request_bytes)
         session = session or uuid.uuid4().hex[:12]
-        trace = TraceWriter(self.settings.trace_dir, self.redactor)
+        trace = TraceWriter(
+            self.settings.trace_dir, self.redactor, max_bytes=self.settings.trace_max_bytes
+        )
         request: dict[str, Any] = {"text": text, "session": session, "provider": self.provider}
         if caller is not None:
             request["caller"] = caller
@@ -298,7 +314,7 @@ class AgentRunner:
             {"text": answer, "stopped": stopped},
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
-        self.sessions.save(session, messages)
+        self.sessions.append(session, messages[len(prior):])
         result = AgentResult(
             answer=answer,
             run_id=trace.run_id,

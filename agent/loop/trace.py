@@ -140,6 +140,7 @@ class TraceWriter:
         run_id: str | None = None,
         *,
         fsync: FsyncPolicy = "end_of_run",
+        max_bytes: int | None = None,
     ) -> None:
         """Open (or continue) the trace of a run.
 
@@ -151,18 +152,26 @@ class TraceWriter:
             fsync: when to force the file to disk: ``"end_of_run"`` (the default: on the
                 ``answer`` or ``error`` event), ``"every_event"`` or ``"never"``. Every
                 event is flushed to the operating system either way.
+            max_bytes: the largest the run's file may grow (``AGENT_TRACE_MAX_BYTES`` for a
+                request). The first event that would pass it is recorded as a marker,
+                ``{"truncated": true, "bytes": N}``; later events are not recorded (their
+                numbers are skipped) except the run's end, which keeps up to
+                ``TRUNCATED_TEXT`` characters of each text so the answer stays readable.
         """
         self.trace_dir = Path(trace_dir)
         self.redactor = redactor
         self.run_id = check_run_id(run_id) if run_id else new_run_id()
         self.fsync = fsync
+        self.max_bytes = max_bytes
         self.events: list[TraceEvent] = []
         self._lock = threading.Lock()
         self.trace_dir.mkdir(parents=True, exist_ok=True)
         self._seq = 0
+        self._bytes = 0
         if self.path.exists():
             with self.path.open("rb") as handle:
                 self._seq = sum(1 for line in handle if line.strip())
+            self._bytes = self.path.stat().st_size
 
     @property
     def path(self) -> Path:
@@ -194,6 +203,13 @@ class TraceWriter:
                 data=clean,
             )
             line = event.model_dump_json() + "\n"
+            if self.max_bytes is not None and self._bytes + len(line) > self.max_bytes:
+                if self._bytes > self.max_bytes and kind not in RUN_END_KINDS:
+                    return event  # past the limit: not recorded (the marker says so)
+                event = event.model_copy(update={"data": _truncated(clean, len(line), kind)})
+                line = event.model_dump_json() + "\n"
+                self._bytes = max(self._bytes, self.max_bytes) + 1
+            self._bytes += len(line)
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(line)
                 handle.flush()
@@ -203,6 +219,22 @@ class TraceWriter:
                     os.fsync(handle.fileno())
             self.events.append(event)
         return event
+
+
+#: Characters of each text a truncated run-ending event keeps.
+TRUNCATED_TEXT = 2000
+
+
+def _truncated(data: dict[str, Any], size: int, kind: str) -> dict[str, Any]:
+    """An event's data past the run's size limit: a marker (and short texts for its end)."""
+    out: dict[str, Any] = {"truncated": True, "bytes": size}
+    if kind in RUN_END_KINDS:
+        for key, value in data.items():
+            if isinstance(value, str):
+                out[key] = value[:TRUNCATED_TEXT]
+            elif isinstance(value, bool):
+                out[key] = value
+    return out
 
 
 def _run_files(trace_dir: Path) -> list[Path]:

@@ -7,11 +7,17 @@ campaign exposures, rows of any other table of the data directory keyed by them 
 mentions them: trace events, session messages, batch checkpoint rows and output lines, and
 exported drafts.
 
-``forget_customer(settings, customer_id)`` removes them from all of those places:
+``forget_customer(settings, customer_id)`` removes them from all of those places in one
+transaction (``tools.shop.store.write_shop_change``): the new version of every file is
+staged beside the old one, a journal in the shop folder commits the switch, then the files
+switch. A run killed before the commit has erased nothing (its temporaries are removed when
+the shop is next opened); a run killed after it is finished by the next command that opens
+the shop (``load_shop``), and a later ``forget`` says so in its notes. Either way the shop
+stays valid: no event or exposure ever points at a customer who is gone.
 
 - **data files**: the customers, events and exposures tables are rewritten without them
-  (validated, atomically, through ``tools.shop.store.save_table``); other Parquet tables of the
-  data directory with a ``customer_id`` column lose their rows. The data version changes.
+  (validated); other Parquet tables of the data directory with a ``customer_id`` column lose
+  their rows. The data version changes.
 - **caches and indexes** under ``settings.cache_dir``: every profile cache holding the
   customer and everything named after the old data version is deleted (rebuilt on next
   use); any other cache file mentioning the id is deleted too. The product index holds no
@@ -22,11 +28,11 @@ exported drafts.
 - **sessions**: a stored conversation mentioning the customer is deleted whole (a
   conversation cut in the middle would no longer load).
 - **batch checkpoints** (SQLite under ``state_dir/batch``): rows mentioning the customer are
-  deleted with ``secure_delete`` on, then the database is vacuumed and its write-ahead log
-  truncated, so no copy of the rows remains in free pages.
+  deleted from a copy with ``secure_delete`` on, the copy is vacuumed (no free pages keep
+  the rows) and replaces the database and its write-ahead log.
 - **drafts and exports** (JSONL, JSON, CSV and text files anywhere under the state
   directory, such as batch outputs and approved-draft exports): lines, rows and records
-  about the customer are removed; files are rewritten atomically.
+  about the customer are removed.
 
 Afterwards every file under the data and state directories is scanned again (Parquet by
 its columns, SQLite by its tables, anything else byte by byte, for the id, e-mail, phone and
@@ -35,7 +41,8 @@ full name) and whatever still mentions the customer is listed in the report's
 
 Not covered: copies outside the data and state directories (batch output written with
 ``--out`` elsewhere, files a user downloaded); pass such directories as ``extra_dirs``.
-Running processes (the UI) keep their in-memory copy until restarted.
+Running processes (the UI, a batch job) keep their in-memory copy until restarted, and a
+file they write while the erasure runs may keep what they wrote: stop them first.
 
 This module holds the two entry points; the work is split over ``agent.privacy.subject``
 (the customer's identifying values, scrubbing and projecting records),
@@ -75,8 +82,8 @@ from agent.privacy.scan import (
 from agent.privacy.scrub import erase_in_file
 from agent.privacy.stores import (
     CUSTOMER_TABLES,
+    data_erasure,
     erase_in_cache,
-    erase_in_data,
     erase_in_other_tables,
 )
 from agent.privacy.subject import (
@@ -94,9 +101,13 @@ from agent.privacy.subject import (
 from agent.settings import Settings
 from tools.errors import ToolInputError
 from tools.files import atomic_write
-from tools.shop.store import TABLES, ShopData, load_shop
+from tools.shop.journal import ShopTransaction, recover
+from tools.shop.store import TABLES, ShopData, load_shop, write_shop_change
 
 logger = logging.getLogger(__name__)
+
+#: What an erasure is called in the shop's journal (no customer id: the journal is a file).
+LABEL = "erasure of one customer (data forget)"
 
 
 # --------------------------------------------------------------------------- export
@@ -155,6 +166,9 @@ def export_customer(
             if events:
                 export.traces.append(TraceRun(run_id=path.stem, events=events))
             continue
+        if place == "sessions" and path.suffix in SQLITE_SUFFIXES:
+            export.sessions.extend(_session_records(path, subject))
+            continue
         records = [
             r
             for r in (project_record(x, subject) for x in records_of(path, subject))
@@ -169,6 +183,25 @@ def export_customer(
     if export.customer is None:
         export.notes.append(f"{cid} is not in the data files (erased?); state records follow")
     return export
+
+
+def _session_records(path: Path, subject: Subject) -> list[PlaceRecords]:
+    """The messages of the session store that mention the subject, one entry per session.
+
+    Each entry's path is ``<database>#<session id>``.
+    """
+    by_session: dict[str, list[Any]] = {}
+    for item in records_of(path, subject):
+        row = item.get("row", {}) if isinstance(item, dict) else {}
+        if item.get("table") != "messages" or "session_id" not in row:
+            continue
+        record = project_record(row.get("data"), subject)
+        if record is not DROP:
+            by_session.setdefault(str(row["session_id"]), []).append(record)
+    return [
+        PlaceRecords(place="sessions", path=f"{path}#{session}", records=records)
+        for session, records in sorted(by_session.items())
+    ]
 
 
 def _profile(settings: Settings, shop: ShopData, cid: str, notes: list[str]) -> dict[str, Any]:
@@ -206,34 +239,52 @@ def forget_customer(
     """
     cid = normalise_id(customer_id)
     layout = Layout(settings, [Path(d).resolve() for d in extra_dirs or []])
+    root = settings.data_dir if settings.data_dir.is_dir() else settings.state_dir
+    finished = recover(root)  # a killed erasure (of anyone) is finished before anything else
     shop = _load(settings)
+    recovered = finished or (shop.recovered if shop is not None else None)
     subject = _subject_for(shop, cid)
     report = ErasureReport(customer_id=cid, dry_run=dry_run)
     report.data_version_before = shop.version if shop is not None else None
-    apply = not dry_run
-
-    # 1. The state first: if anything fails halfway, the customer is still in the data
-    #    files, so running forget again finds them (and their first name) once more.
-    for path in list(layout.scanned_files()):
-        step = erase_in_file(path, layout.place_of(path), subject, apply)
-        if step is not None:
-            report.steps.append(step)
-    # 2. The data files.
+    if recovered is not None:
+        report.notes.append(f"when the shop was opened, {recovered.describe()}")
+    tables: dict[str, Any] = {}
     if shop is not None and subject.in_data:
-        report.steps.extend(erase_in_data(settings, shop, subject, apply))
-    report.steps.extend(erase_in_other_tables(settings, subject, apply))
-    # 3. Caches holding the customer, and (when the data changed) all of the old version.
-    changed = any(step.place == "data files" for step in report.steps)
-    old_version = report.data_version_before if changed else None
-    report.steps.extend(erase_in_cache(settings, old_version, subject, apply))
-    if not report.steps and not subject.in_data:
-        known = shop.customers["customer_id"].tolist() if shop is not None else []
-        raise ToolInputError(
-            f"unknown customer_id {cid!r}: nothing is held on them{suggest(cid, known)}"
+        tables, data_steps = data_erasure(settings, shop, subject)
+    else:
+        data_steps = []
+
+    def erase_all(tx: ShopTransaction | None) -> None:
+        # The state files, the data directory's other files, then the caches: all staged in
+        # the same transaction as the tables, so everything switches at once.
+        for path in list(layout.scanned_files()):
+            step = erase_in_file(path, layout.place_of(path), subject, tx)
+            if step is not None:
+                report.steps.append(step)
+        report.steps.extend(data_steps)
+        report.steps.extend(erase_in_other_tables(settings, subject, tx))
+        old_version = report.data_version_before if tables else None
+        report.steps.extend(erase_in_cache(settings, old_version, subject, tx))
+        if not report.steps and not subject.in_data:
+            known = shop.customers["customer_id"].tolist() if shop is not None else []
+            raise ToolInputError(
+                f"unknown customer_id {cid!r}: nothing is held on them{suggest(cid, known)}"
+                + (f" ({recovered.describe()})" if recovered is not None else "")
+            )
+
+    if dry_run:
+        erase_all(None)
+    elif tables:
+        after = write_shop_change(
+            settings.data_dir, tables, label=LABEL, also=erase_all, base=shop
         )
-    if apply:
-        after = _load(settings)
-        report.data_version_after = after.version if after is not None else None
+        report.data_version_after = after.version
+    else:
+        with ShopTransaction(root, LABEL) as tx:
+            erase_all(tx)
+            tx.commit()
+        report.data_version_after = report.data_version_before
+    if not dry_run:
         report.leftovers = leftovers(settings, subject, extra_dirs=layout.extra_dirs)
         logger.info("erased %s: %s (%d leftovers)", cid, report.by_place(), len(report.leftovers))
     report.notes.append(

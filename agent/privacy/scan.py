@@ -61,12 +61,17 @@ def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
+#: Names of files that are not content: temporaries, and a shop change's journal and
+#: pending list (``tools.shop.journal``; gone once the shop is opened again).
+SKIPPED_PREFIXES = (".tmp", ".shop-")
+
+
 def walk(root: Path) -> Iterator[Path]:
-    """Every regular file under ``root`` (sorted; no symlinks, no ``.tmp`` files)."""
+    """Every regular file under ``root`` (sorted; no symlinks, temporaries or journals)."""
     if not root.is_dir():
         return
     for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.is_symlink() and not path.name.startswith(".tmp"):
+        if path.is_file() and not path.is_symlink() and not path.name.startswith(SKIPPED_PREFIXES):
             yield path
 
 

@@ -1,16 +1,22 @@
 """Erasing a customer inside one file: traces, sessions, drafts, exports, batch checkpoints.
 
 ``erase_in_file`` removes the subject from one file of the state directory (or of the data
-directory, for files that are not tables) and says what it removed:
+directory, for files that are not tables) and says what it removed. Nothing is written in
+place: the new version of each file is staged in the erasure's transaction
+(``tools.shop.journal.ShopTransaction``) and every file switches at once when it commits, so
+a killed erasure leaves everything or nothing erased. Without a transaction (a dry run)
+nothing is written at all.
 
 - a session mentioning the customer is deleted whole (a conversation cut in the middle
-  would no longer load);
+  would no longer load); in the SQLite session store, every row of such a session goes;
 - in a trace, every event record about the customer is removed, the id in any text
   becomes ``[erased]`` and so does the first name in texts that named the id;
 - JSONL, JSON, CSV/TSV and text files lose the lines, records and rows about the
-  customer and are rewritten atomically (deleted when nothing else was in them);
-- SQLite databases (batch checkpoints) lose the rows mentioning the customer with
-  ``secure_delete`` on, then are vacuumed and their write-ahead log truncated;
+  customer (deleted when nothing else was in them);
+- SQLite databases (batch checkpoints) are copied (SQLite's backup, so the write-ahead log
+  is included), the rows mentioning the customer are deleted from the copy with
+  ``secure_delete`` on and the copy is vacuumed, so no deleted page survives; the copy
+  then replaces the database and its old write-ahead log;
 - Parquet and files of unknown format mentioning the customer are deleted.
 """
 
@@ -34,33 +40,38 @@ from agent.privacy.scan import (
     sqlite_matches,
 )
 from agent.privacy.subject import DROP, Subject, about, scrub_record
-from tools.files import atomic_write
+from tools.shop.journal import ShopTransaction
 
 logger = logging.getLogger(__name__)
 
 
-def erase_in_file(path: Path, place: Place, subject: Subject, apply: bool) -> ErasureStep | None:
-    """Remove the subject from one file; None when the file does not mention them."""
+def erase_in_file(
+    path: Path, place: Place, subject: Subject, tx: ShopTransaction | None
+) -> ErasureStep | None:
+    """Stage the subject's removal from one file in ``tx``; None when it does not mention them.
+
+    With ``tx`` None (a dry run) only say what would be removed.
+    """
     suffix = path.suffix.lower()
     if path.name.endswith(("-wal", "-shm")):
         return None  # handled with its database
     try:
         if suffix in SQLITE_SUFFIXES:
-            return _erase_in_sqlite(path, place, subject, apply)
+            return _erase_in_sqlite(path, place, subject, tx)
         if suffix == ".parquet":
             removed = parquet_mentions(path, subject)
             if not removed:
                 return None
-            if apply:
-                path.unlink()
+            if tx is not None:
+                tx.remove(path)
             return ErasureStep(
                 place=place, path=str(path), removed=1, unit="files", action="deleted"
             )
         if suffix not in TEXT_SUFFIXES:
             if not file_mentions(path, subject):
                 return None
-            if apply:
-                path.unlink()
+            if tx is not None:
+                tx.remove(path)
             return ErasureStep(
                 place=place,
                 path=str(path),
@@ -75,8 +86,8 @@ def erase_in_file(path: Path, place: Place, subject: Subject, apply: bool) -> Er
     if not subject.mentioned_in(text):
         return None
     if place == "sessions":
-        if apply:
-            path.unlink()
+        if tx is not None:
+            tx.remove(path)
         return ErasureStep(
             place=place,
             path=str(path),
@@ -93,8 +104,8 @@ def erase_in_file(path: Path, place: Place, subject: Subject, apply: bool) -> Er
     else:
         new_text, removed, unit = _scrub_lines(text, subject)
     if new_text is None:
-        if apply:
-            path.unlink()
+        if tx is not None:
+            tx.remove(path)
         return ErasureStep(
             place=place,
             path=str(path),
@@ -102,17 +113,17 @@ def erase_in_file(path: Path, place: Place, subject: Subject, apply: bool) -> Er
             unit=unit,
             action="deleted (nothing else was in it)",
         )
-    if apply:
-        _write_text(path, new_text)
+    if tx is not None:
+        _stage_text(tx, path, new_text)
     action = "events scrubbed, file rewritten" if place == "traces" else "rewritten"
     return ErasureStep(place=place, path=str(path), removed=removed, unit=unit, action=action)
 
 
-def _write_text(path: Path, text: str) -> None:
+def _stage_text(tx: ShopTransaction, path: Path, text: str) -> None:
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
-    atomic_write(path, write)
+    tx.stage(path, write)
 
 
 def _scrub_jsonl(text: str, subject: Subject, *, trace: bool) -> tuple[str | None, int, str]:
@@ -200,33 +211,60 @@ def _scrub_lines(text: str, subject: Subject) -> tuple[str | None, int, str]:
     return "\n".join(out) + ("\n" if out else ""), removed, "lines"
 
 
-def _erase_in_sqlite(path: Path, place: Place, subject: Subject, apply: bool) -> ErasureStep | None:
+def _erase_in_sqlite(
+    path: Path, place: Place, subject: Subject, tx: ShopTransaction | None
+) -> ErasureStep | None:
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as ro:
             found = sqlite_matches(ro, subject)
+            sessions = _session_ids(found) if place == "sessions" else set()
+            removed, unit = (len(sessions), "sessions") if sessions else (len(found), "rows")
     except sqlite3.Error as exc:
         logger.warning("cannot read SQLite file %s (%s)", path, exc)
         return None
     if not found:
         return None
-    if apply:
-        db = sqlite3.connect(path, isolation_level=None)
-        try:
-            # secure_delete overwrites deleted content; VACUUM rebuilds the file without free
-            # pages and the TRUNCATE checkpoint empties the write-ahead log.
-            db.execute("PRAGMA secure_delete = ON")
-            db.execute("BEGIN IMMEDIATE")
-            for table, rowid, _row in found:
-                db.execute(f'DELETE FROM "{table}" WHERE rowid = ?', (rowid,))
-            db.execute("COMMIT")
-            db.execute("VACUUM")
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            db.close()
-    return ErasureStep(
-        place=place,
-        path=str(path),
-        removed=len(found),
-        unit="rows",
-        action="rows deleted (secure_delete), database vacuumed, WAL truncated",
-    )
+    if tx is not None:
+
+        def write(tmp: Path) -> None:
+            _scrubbed_copy(path, tmp, found, sessions)
+
+        tx.stage(path, write, clear=[Path(f"{path}-wal"), Path(f"{path}-shm")])
+    action = "rows deleted (secure_delete), database vacuumed"
+    if sessions:
+        action = "sessions deleted whole (secure_delete), database vacuumed"
+    return ErasureStep(place=place, path=str(path), removed=removed, unit=unit, action=action)
+
+
+def _session_ids(found: list[tuple[str, int, dict[str, Any]]]) -> set[str]:
+    """The sessions a session store's matching rows belong to (deleted whole)."""
+    return {str(row["session_id"]) for _table, _rowid, row in found if "session_id" in row}
+
+
+def _scrubbed_copy(
+    source: Path, target: Path, found: list[tuple[str, int, dict[str, Any]]], sessions: set[str]
+) -> None:
+    """Copy a database to ``target`` without the matching rows (or sessions), no free pages."""
+    with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src, closing(
+        sqlite3.connect(target, isolation_level=None)
+    ) as db:
+        src.backup(db)  # a consistent copy, write-ahead log included
+        # secure_delete overwrites deleted content; VACUUM rebuilds the file without free
+        # pages; a rollback journal (not WAL) leaves no side file behind once closed.
+        db.execute("PRAGMA journal_mode = DELETE")
+        db.execute("PRAGMA secure_delete = ON")
+        db.execute("BEGIN IMMEDIATE")
+        for table, rowid, _row in found:
+            db.execute(f'DELETE FROM "{table}" WHERE rowid = ?', (rowid,))
+        if sessions:
+            marks = ", ".join("?" * len(sessions))
+            for (table,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            ).fetchall():
+                columns = [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]
+                if "session_id" in columns:
+                    db.execute(
+                        f'DELETE FROM "{table}" WHERE session_id IN ({marks})', sorted(sessions)
+                    )
+        db.execute("COMMIT")
+        db.execute("VACUUM")

@@ -1,17 +1,19 @@
 """Erasing a customer from the data directory and the caches.
 
-- **data files**: the customers, events and exposures tables are rewritten without the
-  customer (validated, atomically, through ``tools.shop.store.save_table``); other Parquet
-  tables of the data directory with a ``customer_id`` column lose their rows, and other
-  text files there are scrubbed like state files (``agent.privacy.scrub``).
+- **data files**: ``data_erasure`` gives the customers, events and exposures tables without
+  the customer (written, validated, by ``tools.shop.store.write_shop_change``); other
+  Parquet tables of the data directory with a ``customer_id`` column lose their rows, and
+  other text files there are scrubbed like state files (``agent.privacy.scrub``).
 - **caches and indexes** under ``settings.cache_dir``: every profile cache holding the
   customer and everything named after the old data version is deleted (rebuilt on next
   use); any other cache file mentioning the id is deleted too.
+
+Every change is staged in the erasure's transaction (``tools.shop.journal``); with no
+transaction (a dry run) nothing is written.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -23,17 +25,18 @@ from agent.privacy.scan import TEXT_SUFFIXES, file_mentions, walk
 from agent.privacy.scrub import erase_in_file
 from agent.privacy.subject import Subject
 from agent.settings import Settings
-from tools.files import atomic_write
-from tools.shop.store import TABLES, ShopData, save_table
+from tools.shop.journal import ShopTransaction
+from tools.shop.store import TABLES, ShopData
 
 #: Tables of the shop keyed by customer (rewritten without the customer).
 CUSTOMER_TABLES: tuple[str, ...] = ("customers", "events", "exposures")
 
 
-def erase_in_data(
-    settings: Settings, shop: ShopData, subject: Subject, apply: bool
-) -> list[ErasureStep]:
-    """Rewrite the customer-keyed shop tables without the subject's rows."""
+def data_erasure(
+    settings: Settings, shop: ShopData, subject: Subject
+) -> tuple[dict[str, pd.DataFrame], list[ErasureStep]]:
+    """The customer-keyed shop tables without the subject's rows, and the steps to report."""
+    tables: dict[str, pd.DataFrame] = {}
     steps = []
     for name in CUSTOMER_TABLES:
         frame = shop.table(name)
@@ -41,8 +44,7 @@ def erase_in_data(
         removed = int((~keep).sum())
         if not removed:
             continue
-        if apply:
-            save_table(name, frame[keep].reset_index(drop=True), settings.data_dir)
+        tables[name] = frame[keep].reset_index(drop=True)
         steps.append(
             ErasureStep(
                 place="data files",
@@ -52,10 +54,12 @@ def erase_in_data(
                 action="rewritten without the customer's rows",
             )
         )
-    return steps
+    return tables, steps
 
 
-def erase_in_other_tables(settings: Settings, subject: Subject, apply: bool) -> list[ErasureStep]:
+def erase_in_other_tables(
+    settings: Settings, subject: Subject, tx: ShopTransaction | None
+) -> list[ErasureStep]:
     """Remove the subject from the data directory's files other than the shop tables."""
     steps = []
     data_dir = settings.data_dir
@@ -76,8 +80,8 @@ def erase_in_other_tables(settings: Settings, subject: Subject, apply: bool) -> 
             removed = int((~keep).sum())
             if not removed:
                 continue
-            if apply:
-                _write_parquet(path, frame[keep].reset_index(drop=True))
+            if tx is not None:
+                _stage_parquet(tx, path, frame[keep].reset_index(drop=True))
             steps.append(
                 ErasureStep(
                     place="data files",
@@ -88,23 +92,23 @@ def erase_in_other_tables(settings: Settings, subject: Subject, apply: bool) -> 
                 )
             )
         elif suffix in TEXT_SUFFIXES:
-            step = erase_in_file(path, "data files", subject, apply)
+            step = erase_in_file(path, "data files", subject, tx)
             if step is not None:
                 steps.append(step)
     return steps
 
 
-def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
+def _stage_parquet(tx: ShopTransaction, path: Path, frame: pd.DataFrame) -> None:
     table = pa.Table.from_pandas(frame, preserve_index=False)
 
     def write(tmp: Path) -> None:
         pq.write_table(table, tmp, compression="zstd")
 
-    atomic_write(path, write)
+    tx.stage(path, write)
 
 
 def erase_in_cache(
-    settings: Settings, old_version: str | None, subject: Subject, apply: bool
+    settings: Settings, old_version: str | None, subject: Subject, tx: ShopTransaction | None
 ) -> list[ErasureStep]:
     """Delete profile caches holding the customer and everything keyed by the old version."""
     cache = settings.cache_dir
@@ -130,11 +134,8 @@ def erase_in_cache(
     steps = []
     for path, place in doomed.items():
         files = sum(1 for _ in walk(path)) if path.is_dir() else 1
-        if apply:
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
+        if tx is not None:
+            tx.remove(path)
         steps.append(
             ErasureStep(
                 place=place,

@@ -193,6 +193,7 @@ def test_batch_never_drafts_for_customers_without_consent(
             batch_settings,
             BatchOptions(ids_path=ids_file, channel=channel, out=out),  # type: ignore[arg-type]
             deps=demo_deps,
+            origin="operator",
         )
         lines = list(iter_drafts(out))
         for line in lines:

@@ -1,8 +1,15 @@
-"""Load, validate and save the shop's data: five Parquet tables and a small ``shop.json``.
+"""Load, validate and change the shop's data: five Parquet tables and a small ``shop.json``.
 
 Validation is vectorised (a demo shop loads in well under a second) and strict: the first
-bad value of each column is reported with its file, row and what was expected; duplicate ids
-and dangling references are reported; no row is ever dropped silently.
+bad value of each column is reported with its file, row and what was expected; numbers must
+be finite and at most ``MAX_NUMBER``; duplicate ids and dangling references are reported; no
+row is ever dropped silently.
+
+Every change goes through ``write_shop_change`` (``save_shop`` and ``save_table`` too): one
+transaction that stages the new files beside the old ones and switches them in one
+committed step (``tools.shop.journal``), so a killed process leaves either the old shop or
+the new one. ``load_shop`` finishes (or rolls back) a change a killed process left behind
+before it reads, and reads under a shared lock, so it never sees half of a change.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,49 +27,31 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tools.errors import DataNotFoundError, DataValidationError
-from tools.files import atomic_write
+from tools.shop.columns import MAX_NUMBER, Column, check_column
+from tools.shop.journal import Recovery, ShopTransaction, recover, shop_lock
 from tools.shop.schemas import CHANNELS, EVENT_TYPES, LANGUAGES
 
 logger = logging.getLogger(__name__)
 
 TABLES: tuple[str, ...] = ("customers", "products", "events", "campaigns", "exposures")
 META_FILE = "shop.json"
-
-
-@dataclass(frozen=True)
-class Column:
-    """What one column must hold."""
-
-    name: str
-    kind: str  # id, str, text, int, float, bool, ts, enum, list
-    nullable: bool = False
-    pattern: str | None = None
-    choices: tuple[str, ...] = ()
-    min: float | None = None
-    max: float | None = None
-
-    def expected(self) -> str:
-        """Say in words what the column expects."""
-        if self.kind == "id":
-            return f"an id matching {self.pattern}"
-        if self.kind == "enum":
-            return "one of " + ", ".join(self.choices)
-        if self.kind in ("int", "float"):
-            word = "an integer" if self.kind == "int" else "a number"
-            bounds = []
-            if self.min is not None:
-                bounds.append(f">= {self.min:g}")
-            if self.max is not None:
-                bounds.append(f"<= {self.max:g}")
-            return word + (" " + " and ".join(bounds) if bounds else "")
-        return {
-            "str": "a non-empty text",
-            "text": "a text (may be empty)",
-            "bool": "true or false",
-            "ts": "a timestamp",
-            "list": "a list of texts",
-        }[self.kind] + (" or null" if self.nullable else "")
-
+__all__ = [
+    "MAX_NUMBER",
+    "META_FILE",
+    "PRIMARY_KEYS",
+    "REFERENCES",
+    "SCHEMA",
+    "TABLES",
+    "Column",
+    "ShopData",
+    "check_references",
+    "empty_table",
+    "load_shop",
+    "save_shop",
+    "save_table",
+    "validate_table",
+    "write_shop_change",
+]
 
 _CONSENT = [
     c
@@ -159,6 +149,8 @@ class ShopData:
     meta: dict[str, Any] = field(default_factory=dict)
     version: str = ""
     source_dir: Path | None = None
+    #: What opening the shop did about a change a killed process had left (else None).
+    recovered: Recovery | None = None
 
     def table(self, name: str) -> pd.DataFrame:
         """Return one table by name."""
@@ -171,116 +163,6 @@ class ShopData:
         out["purchases"] = int((self.events["event_type"] == "purchase").sum())
         return out
 
-
-def _problem(file: str, frame: pd.DataFrame, mask: pd.Series, col: Column) -> str | None:
-    """Describe the first row flagged by ``mask`` (a boolean Series aligned to ``frame``)."""
-    if not bool(mask.any()):
-        return None
-    pos = int(mask.to_numpy().nonzero()[0][0])
-    got = frame[col.name].iloc[pos]
-    if hasattr(got, "item") and not hasattr(got, "__len__"):
-        got = got.item()  # np.int64(0) -> 0, so the message reads as the data does
-    n = int(mask.sum())
-    more = f" ({n - 1} more rows like it)" if n > 1 else ""
-    where = f"{file} row {pos + 1}, column '{col.name}'"
-    return f"{where}: expected {col.expected()}, got {got!r}{more}"
-
-
-def _is_null(series: pd.Series) -> pd.Series:
-    return series.isna()
-
-
-def _check_column(file: str, frame: pd.DataFrame, col: Column) -> str | None:
-    """Check one column and convert it to its canonical dtype in place."""
-    s = frame[col.name]
-    null = _is_null(s) if s.dtype == object or not hasattr(s, "list") else s.isna()
-    if not col.nullable and col.kind not in ("text", "list"):
-        msg = _problem(file, frame, null, col)
-        if msg:
-            return msg
-    present = ~null
-    kind = col.kind
-    if kind in ("id", "str", "text", "enum"):
-        if isinstance(s.dtype, pd.StringDtype):
-            bad = pd.Series(False, index=s.index)  # a string column holds only strings
-        else:
-            bad = ~s.map(lambda v: isinstance(v, str)) & present
-        if kind == "text":
-            frame[col.name] = s.where(present, "")
-        msg = _problem(file, frame, bad, col)
-        if msg:
-            return msg
-        s = frame[col.name]
-        if kind == "text":
-            return None
-        # Check each distinct value once (ids repeat across hundreds of thousands of events).
-        uniques = pd.Series(s.dropna().unique()).astype(str)
-        if kind == "id" and col.pattern:
-            bad_values = uniques[~uniques.str.fullmatch(col.pattern[1:-1])]
-        elif kind == "str":
-            bad_values = uniques[uniques.str.strip() == ""]
-        else:
-            bad_values = uniques[~uniques.isin(col.choices)]
-        if bad_values.empty:
-            return None
-        return _problem(file, frame, s.isin(list(bad_values)) & present, col)
-    if kind in ("int", "float"):
-        num = pd.to_numeric(s, errors="coerce")
-        bad = num.isna() & present
-        if kind == "int":
-            bad |= present & num.notna() & (num != num.round())
-        if col.min is not None:
-            bad |= num < col.min
-        if col.max is not None:
-            bad |= num > col.max
-        msg = _problem(file, frame, bad, col)
-        if msg:
-            return msg
-        if kind == "int":
-            frame[col.name] = num.astype("Int64") if col.nullable else num.astype("int64")
-        else:
-            frame[col.name] = num.astype("float64")
-        return None
-    if kind == "bool":
-        if s.dtype == bool:
-            return None
-        bad = ~s.map(lambda v: isinstance(v, bool)) & present
-        msg = _problem(file, frame, bad, col)
-        if msg:
-            return msg
-        frame[col.name] = s.astype(bool)
-        return None
-    if kind == "ts":
-        # One fixed unit (microseconds), so that save -> load -> save gives the same bytes.
-        if isinstance(s.dtype, pd.DatetimeTZDtype):
-            frame[col.name] = s.dt.tz_convert("UTC").dt.as_unit("us")
-            return None
-        conv = pd.to_datetime(s, errors="coerce", utc=True)
-        bad = conv.isna() & present
-        msg = _problem(file, frame, bad, col)
-        if msg:
-            return msg
-        frame[col.name] = conv.dt.as_unit("us")
-        return None
-    if kind == "list":
-        bad = ~s.map(lambda v: _as_str_list(v) is not None)
-        msg = _problem(file, frame, bad, col)
-        if msg:
-            return msg
-        frame[col.name] = s.map(_as_str_list)
-        return None
-    raise AssertionError(f"unknown column kind {kind}")
-
-
-def _as_str_list(value: Any) -> list[str] | None:
-    """A list of texts from a list, tuple, numpy array or None; None when it is not one."""
-    if value is None:
-        return []
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value):
-        return list(value)
-    return None
 
 
 def validate_table(name: str, frame: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
@@ -297,7 +179,7 @@ def validate_table(name: str, frame: pd.DataFrame, file: str | None = None) -> p
             f"expected columns: {', '.join(c.name for c in SCHEMA[name])}"
         )
     frame = frame.reset_index(drop=True).copy()
-    problems = [p for col in SCHEMA[name] if (p := _check_column(file, frame, col))]
+    problems = [p for col in SCHEMA[name] if (p := check_column(file, frame, col))]
     keys = PRIMARY_KEYS.get(name)
     if keys and not problems:
         dup = frame.duplicated(list(keys), keep="first")
@@ -343,6 +225,10 @@ def _hash_files(paths: list[Path]) -> str:
 def load_shop(data_dir: Path, *, check_refs: bool = True) -> ShopData:
     """Load and validate the shop in ``data_dir``.
 
+    A change that a killed process left is finished first (or rolled back when it had not
+    been committed); ``ShopData.recovered`` says which. The tables are read under a shared
+    lock, so a change being switched in by another process is never seen half-done.
+
     Raises:
         DataNotFoundError: the directory or one of its tables is missing.
         DataValidationError: a table is malformed or references dangle.
@@ -350,9 +236,40 @@ def load_shop(data_dir: Path, *, check_refs: bool = True) -> ShopData:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise DataNotFoundError(f"shop data directory not found: {data_dir}")
+    recovered = recover(data_dir)
+    with shop_lock(data_dir, exclusive=False):
+        frames, paths = _read_tables(data_dir, TABLES)
+        meta = _read_meta(data_dir)
+        version = _hash_files(paths)
+    shop = _shop_of(frames, meta, data_dir)
+    shop.version, shop.recovered = version, recovered
+    if check_refs:
+        problems = check_references(shop)
+        if problems:
+            raise DataValidationError("\n".join(problems))
+    logger.info("loaded shop %s (version %s): %s", data_dir, shop.version, shop.counts())
+    return shop
+
+
+def _shop_of(frames: dict[str, pd.DataFrame], meta: dict[str, Any], source: Path) -> ShopData:
+    return ShopData(
+        customers=frames["customers"],
+        products=frames["products"],
+        events=frames["events"],
+        campaigns=frames["campaigns"],
+        exposures=frames["exposures"],
+        meta=meta,
+        source_dir=source,
+    )
+
+
+def _read_tables(
+    data_dir: Path, names: tuple[str, ...]
+) -> tuple[dict[str, pd.DataFrame], list[Path]]:
+    """Read and validate the named tables (no recovery, no lock: the caller holds them)."""
     frames: dict[str, pd.DataFrame] = {}
     paths = []
-    for name in TABLES:
+    for name in names:
         path = data_dir / f"{name}.parquet"
         if not path.is_file():
             raise DataNotFoundError(
@@ -364,49 +281,127 @@ def load_shop(data_dir: Path, *, check_refs: bool = True) -> ShopData:
             raise DataValidationError(f"{path}: not a readable Parquet file ({exc})") from exc
         frames[name] = validate_table(name, raw, file=str(path))
         paths.append(path)
-    meta: dict[str, Any] = {}
+    return frames, paths
+
+
+def _read_meta(data_dir: Path) -> dict[str, Any]:
     meta_path = data_dir / META_FILE
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataValidationError(
-                f"{meta_path} line {exc.lineno}: not valid JSON ({exc.msg})"
-            ) from exc
-    shop = ShopData(**frames, meta=meta, version=_hash_files(paths), source_dir=data_dir)
-    if check_refs:
-        problems = check_references(shop)
-        if problems:
-            raise DataValidationError("\n".join(problems))
-    logger.info("loaded shop %s (version %s): %s", data_dir, shop.version, shop.counts())
+    if not meta_path.is_file():
+        return {}
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataValidationError(
+            f"{meta_path} line {exc.lineno}: not valid JSON ({exc.msg})"
+        ) from exc
+    if not isinstance(meta, dict):
+        raise DataValidationError(f"{meta_path}: expected a JSON object")
+    return meta
+
+
+#: Stages more files in a shop change (an erasure's traces, sessions, caches...).
+ExtraChanges = Callable[[ShopTransaction], None]
+
+
+def write_shop_change(
+    data_dir: Path,
+    tables: Mapping[str, pd.DataFrame],
+    meta: Mapping[str, Any] | None = None,
+    *,
+    label: str = "change",
+    also: ExtraChanges | None = None,
+    base: ShopData | None = None,
+) -> ShopData:
+    """Change a shop in one transaction: every file switches, or none does.
+
+    The one way to write a shop (imports, erasures, results joined to the tables, any
+    future write). The given tables are validated against the data model, the shop they
+    make with the tables left as they are is checked for dangling references, every new
+    file is staged beside the old one, and a journal commits the switch
+    (``tools.shop.journal``). A process killed at any point leaves the old shop or the new
+    one; the next ``load_shop`` finishes or rolls back what it left.
+
+    Args:
+        data_dir: The shop folder (created when missing; then all five tables are needed).
+        tables: New versions of some or all of ``TABLES``, by name.
+        meta: The new ``shop.json`` content, or None to keep it.
+        label: What the change is, in a few words (logged, and shown when a killed change
+            is finished or rolled back), e.g. ``"import transactions"``.
+        also: Called with the open transaction to stage more files in the same switch
+            (``tx.stage(path, write)``, ``tx.remove(path)``), e.g. state files an erasure
+            rewrites; it may raise to abandon the whole change.
+        base: The shop as the caller loaded it: its tables are used for the ones not given
+            when the files on disk are still that version (else they are read again).
+
+    Returns:
+        The shop as written, with its new data version.
+
+    Raises:
+        DataValidationError: a table is malformed, an id dangles, or an unknown table name.
+        DataNotFoundError: tables are missing and ``data_dir`` holds no shop to keep them from.
+    """
+    data_dir = Path(data_dir)
+    unknown = [name for name in tables if name not in TABLES]
+    if unknown:
+        raise DataValidationError(
+            f"unknown table(s) {', '.join(unknown)}; tables: {', '.join(TABLES)}"
+        )
+    checked = {name: validate_table(name, frame) for name, frame in tables.items()}
+    with ShopTransaction(data_dir, label) as tx:
+        shop: ShopData | None = None
+        if checked or meta is not None:
+            kept = tuple(t for t in TABLES if t not in checked)
+            on_disk = [data_dir / f"{name}.parquet" for name in TABLES]
+            if base is not None and all(p.is_file() for p in on_disk) and (
+                base.version == _hash_files(on_disk)
+            ):
+                current = {name: base.table(name) for name in kept}
+            else:
+                current, _ = _read_tables(data_dir, kept)
+            new_meta = dict(meta) if meta is not None else _read_meta(data_dir)
+            shop = _shop_of({**current, **checked}, new_meta, data_dir)
+            problems = check_references(shop)
+            if problems:
+                raise DataValidationError("\n".join(problems))
+            for name, frame in checked.items():
+                tx.stage(data_dir / f"{name}.parquet", _parquet_writer(frame))
+            if meta is not None:
+                text = json.dumps(new_meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+                def write_meta(tmp: Path) -> None:
+                    tmp.write_text(text, encoding="utf-8")
+
+                tx.stage(data_dir / META_FILE, write_meta)
+        if also is not None:
+            also(tx)
+        tx.commit()
+    if shop is None:
+        return load_shop(data_dir, check_refs=False)
+    shop.version = _hash_files([data_dir / f"{name}.parquet" for name in TABLES])
     return shop
 
 
-def save_table(name: str, frame: pd.DataFrame, data_dir: Path) -> Path:
-    """Validate and write one table as Parquet (atomically)."""
-    frame = validate_table(name, frame)
-    path = Path(data_dir) / f"{name}.parquet"
+def _parquet_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-    return path
+
+    def write(tmp: Path) -> None:
+        pq.write_table(table, tmp, compression="zstd")
+
+    return write
 
 
-def save_shop(shop: ShopData, data_dir: Path) -> Path:
-    """Validate and write every table plus ``shop.json`` to ``data_dir``."""
-    data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    problems = check_references(shop)
-    if problems:
-        raise DataValidationError("\n".join(problems))
-    for name in TABLES:
-        save_table(name, shop.table(name), data_dir)
-    text = json.dumps(shop.meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def save_table(name: str, frame: pd.DataFrame, data_dir: Path) -> Path:
+    """Validate and replace one table of an existing shop (a one-table ``write_shop_change``)."""
+    write_shop_change(data_dir, {name: frame}, label=f"save {name}")
+    return Path(data_dir) / f"{name}.parquet"
 
-    def write_meta(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
 
-    atomic_write(data_dir / META_FILE, write_meta)
-    return data_dir
+def save_shop(shop: ShopData, data_dir: Path, *, label: str = "save shop") -> Path:
+    """Validate and write every table plus ``shop.json`` to ``data_dir`` in one transaction."""
+    write_shop_change(
+        data_dir, {name: shop.table(name) for name in TABLES}, shop.meta, label=label
+    )
+    return Path(data_dir)
 
 
 def empty_table(name: str) -> pd.DataFrame:

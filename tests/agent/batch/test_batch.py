@@ -93,14 +93,9 @@ def test_consent_and_frequency_cap_are_applied_before_drafting(
     segments = ["at_risk", "cannot_lose", "hibernating"]
     summary = run_batch(
         demo_settings,
-        BatchOptions(
-            segment_filter=SegmentFilter(segments=segments),
-            channel="email",
-            out=out,
-            csv=tmp_path / "drafts.csv",
-        ),
-        demo_deps,
-    )
+        BatchOptions(segment_filter=SegmentFilter(segments=segments), channel="email", out=out,
+                     csv=tmp_path / "drafts.csv"),
+        demo_deps, origin="operator")
     profiles = demo_deps.profiles.table
     audience = profiles.index[profiles["segment"].isin(segments)]
     customers = shop.customers.set_index("customer_id")
@@ -201,8 +196,7 @@ def test_unknown_ids_are_skipped_and_listed_not_a_crash(
     summary = run_batch(
         demo_settings,
         BatchOptions(ids_path=ids, channel="sms", out=out, frequency_cap_days=0),
-        demo_deps,
-    )
+        demo_deps, origin="operator")
     assert summary.skipped["unknown_id"] == 2
     assert summary.unknown_ids == ["C9999999", "nobody"]
     assert summary.skipped["duplicate"] == 2 and summary.skipped["no_consent"] == 1
@@ -289,7 +283,8 @@ def test_failed_items_are_recorded_with_their_error_and_retried_on_resume(
     )
     with FakeOpenAI({broken: ["500"], ids[5]: ["malformed"]}, delay_s=0.05) as server:
         settings = openai_settings(demo_settings, server.url, max_retries=1)
-        first = run_batch(settings, options, ToolDeps(settings.tool_config(), shop))
+        first = run_batch(settings, options, ToolDeps(settings.tool_config(), shop),
+                          origin="operator")
         assert first.failed == {"server_error": 1}
         assert first.failures[0]["customer_id"] == broken
         assert "InternalServerError" in first.failures[0]["error"]
@@ -301,11 +296,8 @@ def test_failed_items_are_recorded_with_their_error_and_retried_on_resume(
         assert lines[ids[5]]["source"] == "template" and lines[ids[5]]["rewrite_rejections"]
         assert lines[ids[0]]["source"] == "model" and lines[ids[0]]["tokens"] == 120
         server.script[broken] = ["echo"]
-        second = run_batch(
-            settings,
-            options.model_copy(update={"resume": True}),
-            ToolDeps(settings.tool_config(), shop),
-        )
+        second = run_batch(settings, options.model_copy(update={"resume": True}),
+                           ToolDeps(settings.tool_config(), shop), origin="operator")
     assert second.failed == {} and second.drafted == 12 and second.drafted_now == 1
     assert sorted(x["customer_id"] for x in read_lines(out, shop)) == sorted(ids)
     with sqlite3.connect(checkpoint_path(demo_settings, out)) as db:
@@ -319,19 +311,16 @@ def test_resuming_with_different_options_is_refused(
     demo_settings: Any, demo_deps: Any, tmp_path: Path
 ) -> None:
     out = tmp_path / "job.jsonl"
-    options = BatchOptions(
-        segment_filter=SegmentFilter(segments=["lost"]), channel="sms", out=out, limit=30
-    )
-    run_batch(demo_settings, options, demo_deps)
-    again = run_batch(demo_settings, options.model_copy(update={"resume": True}), demo_deps)
+    options = BatchOptions(segment_filter=SegmentFilter(segments=["lost"]), channel="sms",
+                           out=out, limit=30)
+    run_batch(demo_settings, options, demo_deps, origin="operator")
+    again = run_batch(demo_settings, options.model_copy(update={"resume": True}), demo_deps,
+                      origin="operator")
     assert again.resumed and again.drafted_now == 0
     changed = options.model_copy(update={"resume": True, "goal": "win-back"})
-    with pytest.raises(
-        ToolInputError,
-        match=r"--resume refused.*goal: 're-engage' -> "
-        r"'win-back'",
-    ):
-        run_batch(demo_settings, changed, demo_deps)
+    with pytest.raises(ToolInputError, match=r"--resume refused.*goal: 're-engage' -> "
+                                             r"'win-back'"):
+        run_batch(demo_settings, changed, demo_deps, origin="operator")
 
 
 # --- bad input -----------------------------------------------------------------------------------
@@ -395,9 +384,8 @@ def test_a_saved_campaign_plan_drafts_each_contact_on_its_channel_with_its_offer
     )
     (tmp_path / "plan.json").write_text(json.dumps(plan))
     out = tmp_path / "plan.jsonl"
-    summary = run_batch(
-        demo_settings, BatchOptions(plan_path=tmp_path / "plan.json", out=out), demo_deps
-    )
+    summary = run_batch(demo_settings, BatchOptions(plan_path=tmp_path / "plan.json", out=out),
+                        demo_deps, origin="operator")
     assert summary.skipped["no_consent"] == 1  # the hand-added contact, never drafted
     lines = {x["customer_id"]: x for x in read_lines(out, shop)}
     assert set(lines) == set(planned)
@@ -445,21 +433,12 @@ def test_ray_workers_draft_the_same_set_as_the_local_backend(
             line["source"],
         )
 
-    options = BatchOptions(
-        segment_filter=SegmentFilter(segments=["at_risk"]),
-        channel="email",
-        recommend=True,
-        limit=80,
-        frequency_cap_days=0,
-    )
-    local = run_batch(
-        demo_settings, options.model_copy(update={"out": tmp_path / "l.jsonl"}), demo_deps
-    )
-    ray = run_batch(
-        demo_settings,
-        options.model_copy(update={"out": tmp_path / "r.jsonl", "backend": "ray"}),
-        demo_deps,
-    )
+    options = BatchOptions(segment_filter=SegmentFilter(segments=["at_risk"]), channel="email",
+                           recommend=True, limit=80, frequency_cap_days=0)
+    local = run_batch(demo_settings, options.model_copy(update={"out": tmp_path / "l.jsonl"}),
+                      demo_deps, origin="operator")
+    ray = run_batch(demo_settings, options.model_copy(
+        update={"out": tmp_path / "r.jsonl", "backend": "ray"}), demo_deps, origin="operator")
     assert ray.job_id == local.job_id and ray.backend == "ray"
     assert ray.drafted == local.drafted > 20
     local_lines = read_lines(tmp_path / "l.jsonl", shop)

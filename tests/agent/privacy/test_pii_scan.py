@@ -237,6 +237,19 @@ def _state_files(settings: Settings, folder: str) -> list[Path]:
     return sorted((settings.state_dir / folder).glob("*"))
 
 
+def _session_texts(state_dir: Path) -> dict[str, str]:
+    """Every stored session's messages as they are on disk, by session id."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(state_dir / "sessions" / "sessions.sqlite")) as db:
+        rows = db.execute("SELECT session_id, data FROM messages ORDER BY session_id, seq")
+        out: dict[str, str] = {}
+        for session, data in rows:
+            out[session] = out.get(session, "") + data + "\n"
+    return out
+
+
 def _report(hits: list[tuple[str, Hit]]) -> str:
     return "\n".join(f"{where}: {h.kind} of {h.customer_id}: {h.value!r}" for where, h in hits[:20])
 
@@ -306,13 +319,12 @@ def test_no_trace_line_holds_personal_data_or_the_key(
 def test_no_session_file_holds_personal_data_or_the_key(
     recorded: dict[str, Any], values: PersonalValues
 ) -> None:
-    files = _state_files(recorded["settings"], "sessions")
-    assert len(files) >= len(GOLDEN)
+    sessions = _session_texts(recorded["settings"].state_dir)
+    assert len(sessions) >= len(GOLDEN)
     hits = []
-    for path in files:
-        text = path.read_text(encoding="utf-8")
+    for session, text in sessions.items():
         assert API_KEY not in text
-        hits += [(path.name, h) for h in values.scan(text)]
+        hits += [(session, h) for h in values.scan(text)]
     assert not hits, _report(hits)
 
 
@@ -364,7 +376,7 @@ def test_a_typed_personal_value_never_reaches_the_model_or_the_session(
     result = runner.run(text, session="typed")
     assert [c.name for c in result.tool_calls] == ["lookup_customer"]  # still understood
     prompts = "\n".join(message_text(m) for sent in model.sent for m in sent)
-    session = (tmp_path / "sessions" / "typed.json").read_text(encoding="utf-8")
+    session = _session_texts(tmp_path)["typed"]
     for where in (prompts, session):
         assert row["email"] not in where and API_KEY not in where
 

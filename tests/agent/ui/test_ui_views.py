@@ -536,10 +536,13 @@ def test_users_in_settings_turn_on_the_login(app_module: Any, tmp_path: Path) ->
     open_app = app.launch_options(Settings(state_dir=tmp_path))
     assert open_app["auth"] is None
     assert open_app["server_name"] == "127.0.0.1" and open_app["server_port"] == 7860
+    from agent.ui.auth import hash_password
+
+    users = {"ana": hash_password("correct-Horse-42")}
     locked = app.launch_options(
-        Settings(state_dir=tmp_path, ui_host="0.0.0.0", ui_port=8080, ui_users={"ana": "s3cret"})
+        Settings(state_dir=tmp_path, ui_host="0.0.0.0", ui_port=8080, ui_users=users)
     )
-    assert locked["auth"] == [("ana", "s3cret")]
+    assert locked["auth"]("ana", "correct-Horse-42") and not locked["auth"]("ana", "s3cret")
     assert (locked["server_name"], locked["server_port"]) == ("0.0.0.0", 8080)
     assert locked["allowed_paths"] == [str(tmp_path / "exports")]
 

@@ -26,6 +26,7 @@ from tools.shop.importers.common import (
     DEFAULT_STOCK,
     ImportResult,
     ImportSummary,
+    check_import_destination,
     save_imported_shop,
 )
 from tools.shop.importers.complete_journey import import_complete_journey
@@ -34,9 +35,12 @@ from tools.shop.importers.transactions import (
     ISO,
     OPTIONAL_KEYS,
     REQUIRED_KEYS,
+    check_mapping_columns,
+    date_order,
     import_transactions_csv,
     parse_mapping,
     parse_timestamps,
+    read_header,
 )
 
 __all__ = [
@@ -47,9 +51,13 @@ __all__ = [
     "REQUIRED_KEYS",
     "ImportResult",
     "ImportSummary",
+    "check_import_destination",
+    "check_mapping_columns",
+    "date_order",
     "import_complete_journey",
     "import_transactions_csv",
     "parse_mapping",
     "parse_timestamps",
+    "read_header",
     "save_imported_shop",
 ]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tools.errors import DataValidationError
+from tools.shop.columns import MAX_NUMBER
 from tools.shop.importers.common import (
     DEFAULT_STOCK,
     _customers_frame,
@@ -28,12 +29,15 @@ def _cj_numbers(frame: pd.DataFrame, col: str, *, integer: bool = True) -> pd.Se
     """Parse a numeric column, naming the first unreadable value's file and row."""
     file = frame.attrs.get("file", "")
     values = pd.to_numeric(frame[col].str.strip(), errors="coerce")
-    bad = values.isna()
+    huge = values.abs() > MAX_NUMBER  # inf included: a total over it is infinite
+    bad = values.isna() | huge
     if integer:
         bad |= values.notna() & (values != values.round())
     if bool(bad.any()):
         pos = int(bad.to_numpy().nonzero()[0][0])
         word = "an integer" if integer else "a number"
+        if bool(huge.iloc[pos]):
+            word = f"a finite {word.split()[-1]} of at most {MAX_NUMBER:g}"
         raise DataValidationError(
             f"{file} row {pos + 1}, column '{col}': expected {word}, got {frame[col].iloc[pos]!r}"
         )

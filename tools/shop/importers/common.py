@@ -9,6 +9,7 @@ summary to the shop's metadata (``_finish``).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from tools.errors import ToolInputError
 from tools.shop.schemas import CHANNELS, Channel
-from tools.shop.store import TABLES, ShopData, save_shop, validate_table
+from tools.shop.store import TABLES, ShopData, validate_table, write_shop_change
 
 logger = logging.getLogger(__name__)
 
@@ -164,20 +165,50 @@ def _validated(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> ShopDat
     )
 
 
-def save_imported_shop(result: ImportResult, out: Path, *, overwrite: bool = False) -> Path:
-    """Write an imported shop to ``out``; refuse to replace an existing shop unless asked.
+def check_import_destination(out: Path, *, overwrite: bool = False) -> Path:
+    """Refuse an import destination before any input is read, and say why.
 
     Raises:
-        ToolInputError: ``out`` already holds shop files and ``overwrite`` is false.
+        ToolInputError: ``out`` is a file (or lies under one), already holds a shop and
+            ``overwrite`` is false, or cannot be written.
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ToolInputError(f"--out {out} is a file; give a directory for the shop's files")
     existing = [f"{t}.parquet" for t in TABLES if (out / f"{t}.parquet").exists()]
     if existing and not overwrite:
         raise ToolInputError(
             f"{out} already holds a shop ({', '.join(existing)}); choose another --out "
             "directory or pass --overwrite to replace it"
         )
-    return save_shop(result.shop, out)
+    ancestor = out
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ToolInputError(f"--out {out}: {ancestor} is a file, not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ToolInputError(f"--out {out}: cannot write in {ancestor} (permission denied)")
+    return out
+
+
+def save_imported_shop(result: ImportResult, out: Path, *, overwrite: bool = False) -> Path:
+    """Write an imported shop to ``out`` in one transaction; refuse to replace a shop unless asked.
+
+    The five tables and ``shop.json`` switch together (``write_shop_change``): a run killed
+    while writing leaves the previous shop, or none, never a mix.
+
+    Raises:
+        ToolInputError: ``out`` is a file, or already holds shop files and ``overwrite`` is
+            false.
+    """
+    out = check_import_destination(out, overwrite=overwrite)
+    tables = {name: result.shop.table(name) for name in TABLES}
+    layout = str(result.shop.meta.get("layout", "data"))
+    try:
+        write_shop_change(out, tables, result.shop.meta, label=f"import {layout}")
+    except PermissionError as exc:
+        raise ToolInputError(f"--out {out}: cannot write ({exc.strerror})") from exc
+    return out
 
 
 def _finish(

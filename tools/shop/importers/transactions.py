@@ -1,9 +1,9 @@
 """Import any transactions CSV (one row per order line) through a column mapping.
 
-``parse_mapping`` reads ``--map KEY=COLUMN,...`` (e.g. the UCI Online Retail layout),
-``parse_timestamps`` finds the one timestamp format that fits a whole column, and
-``import_transactions_csv`` builds customers, products and purchase events, counting every
-excluded line by reason.
+``parse_mapping`` reads ``--map KEY=COLUMN,...`` (e.g. the UCI Online Retail layout) and
+refuses a key or a column used twice; ``import_transactions_csv`` builds customers, products
+and purchase events, counting every excluded line by reason. Reading the file (encodings,
+header, numbers) is in ``csv_text``; timestamps and the date order in ``dates``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import difflib
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 
@@ -28,6 +27,14 @@ from tools.shop.importers.common import (
     _readable,
     _text,
 )
+from tools.shop.importers.csv_text import (
+    ENCODING_NAMES,
+    check_mapping_columns,
+    read_csv_text,
+    read_header,
+    read_numbers,
+)
+from tools.shop.importers.dates import EPOCH, ISO, date_order, parse_timestamps
 from tools.shop.schemas import Channel
 from tools.shop.store import empty_table
 
@@ -42,20 +49,29 @@ REQUIRED_KEYS: tuple[str, ...] = (
 )
 OPTIONAL_KEYS: tuple[str, ...] = ("invoice_id", "country", "category")
 
-#: Timestamp formats tried, in order (month-first before day-first unless asked otherwise).
-_MONTH_FIRST = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M", "%m/%d/%Y")
-_DAY_FIRST = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y %H:%M", "%d/%m/%Y")
-_OTHER = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
-EPOCH = "epoch seconds"
-ISO = "ISO 8601"
+__all__ = [
+    "EPOCH",
+    "ISO",
+    "OPTIONAL_KEYS",
+    "REQUIRED_KEYS",
+    "check_mapping_columns",
+    "date_order",
+    "import_transactions_csv",
+    "parse_mapping",
+    "parse_timestamps",
+    "read_header",
+]
 
 
 def parse_mapping(text: str) -> dict[str, str]:
     """Parse ``"customer_id=CustomerID,product_id=StockCode,..."`` into a dict.
 
+    Each key may be given once and each column may feed one key: a column mapped to two
+    keys (product codes read as customer ids) is refused, not guessed.
+
     Raises:
-        ToolInputError: a malformed pair, an unknown key (close matches suggested) or a
-            missing required key (named).
+        ToolInputError: a malformed pair, an unknown key (close matches suggested), a key
+            given twice, a column mapped to two keys, or a missing required key (named).
     """
     mapping: dict[str, str] = {}
     known = REQUIRED_KEYS + OPTIONAL_KEYS
@@ -67,6 +83,18 @@ def parse_mapping(text: str) -> dict[str, str]:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ToolInputError(f"--map key {key!r} is unknown{hint}; keys: {', '.join(known)}")
+        if key in mapping:
+            raise ToolInputError(
+                f"--map key {key!r} is given twice ({mapping[key]!r} and {column!r}); "
+                "give each key once"
+            )
+        other = next((k for k, c in mapping.items() if c == column), None)
+        if other is not None:
+            raise ToolInputError(
+                f"--map column {column!r} is mapped to both {other} and {key}; each column "
+                "may feed one key (check which column holds the "
+                f"{key.replace('_', ' ')})"
+            )
         mapping[key] = column
     missing = [k for k in REQUIRED_KEYS if k not in mapping]
     if missing:
@@ -75,91 +103,6 @@ def parse_mapping(text: str) -> dict[str, str]:
             f"{', '.join(REQUIRED_KEYS)} (optional: {', '.join(OPTIONAL_KEYS)})"
         )
     return mapping
-
-
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
-    """Read a CSV as text (UTF-8, else Latin-1, common in spreadsheet exports)."""
-    for encoding in ("utf-8-sig", "latin-1"):
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataValidationError(f"{path}: not a readable CSV file ({exc})") from exc
-        return frame, encoding
-    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
-
-
-def _parse_formats(values: pd.Series, fmt: str) -> pd.Series:
-    if fmt == EPOCH:
-        numbers = pd.to_numeric(values, errors="coerce")
-        unit: Literal["s", "ms"] = "ms" if bool((numbers.abs() > 1e11).any()) else "s"
-        epoch: pd.Series = pd.to_datetime(numbers, unit=unit, utc=True, errors="coerce")
-        return epoch
-    parsed: pd.Series = pd.to_datetime(
-        values, format="ISO8601" if fmt == ISO else fmt, utc=True, errors="coerce"
-    )
-    return parsed
-
-
-def parse_timestamps(
-    values: pd.Series, *, file: str, column: str, day_first: bool = False
-) -> tuple[pd.Series, str, list[str]]:
-    """Read a column of timestamps in the first format that fits every value.
-
-    Naive times are taken as UTC. ``"1/2/2011"`` is read month-first unless the column only
-    fits day-first (e.g. it holds ``"13/2/2011"``) or ``day_first`` is set.
-
-    Returns:
-        The UTC timestamps (NaT for empty values), the format used and notes for the user.
-
-    Raises:
-        DataValidationError: no format fits; names the file, row, value and formats tried.
-    """
-    filled = values[values != ""]
-    unique = pd.Series(filled.unique())
-    order = (_DAY_FIRST + _MONTH_FIRST) if day_first else (_MONTH_FIRST + _DAY_FIRST)
-    formats: list[str] = [ISO, *order, *_OTHER]
-    if len(unique) and bool(unique.str.fullmatch(r"\d{9,}(?:\.\d+)?").all()):
-        formats.insert(0, EPOCH)
-    best: tuple[int, str, pd.Series] | None = None
-    for fmt in formats:
-        parsed = _parse_formats(unique, fmt)
-        ok = int(parsed.notna().sum())
-        if ok == len(unique):
-            lookup = pd.Series(parsed.to_numpy(), index=unique.to_numpy())
-            out = values.map(lookup)
-            notes = []
-            rival = _DAY_FIRST if fmt in _MONTH_FIRST else _MONTH_FIRST if fmt in _DAY_FIRST else ()
-            alt = rival[(_MONTH_FIRST + _DAY_FIRST).index(fmt) % len(_MONTH_FIRST)] if rival else ""
-            if alt and len(unique) and bool(_parse_formats(unique, alt).notna().all()):
-                notes.append(
-                    f"Timestamps in column '{column}' fit both {fmt} and {alt}; read as {fmt} "
-                    + ("(--day-first)." if day_first else "(pass --day-first for day-first dates).")
-                )
-            return pd.to_datetime(out, utc=True), fmt, notes
-        if best is None or ok > best[0]:
-            best = (ok, fmt, parsed)
-    assert best is not None
-    bad_values = set(unique[best[2].isna().to_numpy()])
-    pos = int(values.isin(bad_values).to_numpy().nonzero()[0][0])
-    raise DataValidationError(
-        f"{file} row {pos + 1}, column '{column}': cannot read timestamp {values.iloc[pos]!r}; "
-        f"formats tried: {', '.join(formats)}"
-    )
-
-
-def _numbers(frame: pd.DataFrame, column: str, file: str) -> pd.Series:
-    """Parse a numeric column (blank -> missing), naming the first unreadable value."""
-    text = frame[column].str.strip()
-    values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
-    bad = values.isna() & (text != "")
-    if bool(bad.any()):
-        pos = int(bad.to_numpy().nonzero()[0][0])
-        raise DataValidationError(
-            f"{file} row {pos + 1}, column '{column}': expected a number, got {text.iloc[pos]!r}"
-        )
-    return values
 
 
 def _stable_ids(originals: Iterable[str], prefix: str) -> tuple[dict[str, str], str]:
@@ -252,6 +195,7 @@ def import_transactions_csv(
     *,
     currency: str = "USD",
     day_first: bool = False,
+    encoding: str = "auto",
     assume_consent: Sequence[Channel] = (),
     shop_name: str = "",
 ) -> ImportResult:
@@ -261,34 +205,35 @@ def import_transactions_csv(
         path: The CSV file (UTF-8 or Latin-1).
         mapping: Data-model key -> CSV column, see ``REQUIRED_KEYS`` and ``OPTIONAL_KEYS``.
         currency: Currency of the unit prices.
-        day_first: Read ambiguous dates such as ``1/2/2011`` as day-first.
+        day_first: Read dates such as ``1/2/2011`` day first when no date of the file
+            decides the order (the file's own evidence decides otherwise; see
+            ``date_order``).
+        encoding: ``"auto"`` (UTF-8, or Latin-1 when no line is UTF-8; a file mixing
+            both is refused with the lines named) or a Python codec name.
         assume_consent: Channels every customer is taken to have consented to (none by default).
         shop_name: A name for the shop (default: the file name).
 
     Raises:
-        ToolInputError: the mapping names a column the file lacks (its columns are listed).
-        DataValidationError: an unreadable number or timestamp (file, row, value named).
+        ToolInputError: the mapping names a column the file lacks (its columns are listed),
+            or uses a key or a column twice.
+        DataValidationError: an unreadable or non-finite number, an unreadable timestamp,
+            dates mixing day-first and month-first, or mixed encodings (file, row, value
+            named).
     """
     started = time.perf_counter()
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"transactions file not found: {path}")
     mapping = parse_mapping(",".join(f"{k}={v}" for k, v in mapping.items()))
-    raw, encoding = _read_csv(path)
-    for key, column in mapping.items():
-        if column not in raw.columns:
-            close = difflib.get_close_matches(column, list(raw.columns), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ToolInputError(
-                f"--map {key}={column}: {path} has no column {column!r}{hint}; its columns: "
-                f"{', '.join(raw.columns)}"
-            )
+    check_mapping_columns(mapping, read_header(path), path)
+    raw, encoding = read_csv_text(path, encoding)
+    check_mapping_columns(mapping, [str(c) for c in raw.columns], path)
     file = str(path)
     col = {k: raw[v] for k, v in mapping.items()}
     customer = _clean_id(col["customer_id"])
     product = _clean_id(col["product_id"])
-    quantity = _numbers(raw, mapping["quantity"], file)
-    price = _numbers(raw, mapping["unit_price"], file)
+    quantity = read_numbers(raw, mapping["quantity"], file)
+    price = read_numbers(raw, mapping["unit_price"], file)
     stamp_text = col["timestamp"].str.strip()
     invoice = (
         col["invoice_id"].str.strip() if "invoice_id" in col else pd.Series("", index=raw.index)
@@ -354,7 +299,7 @@ def import_transactions_csv(
     ).reset_index(drop=True)
 
     notes += [
-        f"Read {path.name} as {'UTF-8' if encoding.startswith('utf') else 'Latin-1'}; "
+        f"Read {path.name} as {ENCODING_NAMES.get(encoding, encoding)}; "
         f"timestamps as {fmt}"
         + ("" if fmt == EPOCH else " (times without a UTC offset are taken as UTC)")
         + ".",
