@@ -74,6 +74,12 @@ class ToolDeps:
         with self._lock:
             return load_recommender(self.shop, self.profiles)
 
+    def reload_shop(self) -> None:
+        """Forget the shop and everything built from it; the next use reloads from disk."""
+        with self._lock:
+            for name in ("shop", "profiles", "products", "recommender", "uplift"):
+                self.__dict__.pop(name, None)
+
     @cached_property
     def uplift(self) -> UpliftModel:
         """Uplift estimates from past randomised campaigns."""

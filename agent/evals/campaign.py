@@ -24,9 +24,10 @@ ratios' intervals are paired. A T-learner variant of the optimiser is reported b
 
 **Demo shop**: estimated segment x channel uplift against the planted truth
 (``truth/uplift.parquet``, per customer and channel, averaged over each segment as computed
-today): Spearman rank correlation and the overlap of the top-3 pairs, over all cells and over
-cells with at least ``MIN_EXPOSURES`` customers in the randomised campaigns (the rest hold too
-few customers for any estimate to rank them).
+today, at the discount the cell's campaigns gave on average: a cell estimate measures the
+offers it was tested with): Spearman rank correlation and the overlap of the top-3 pairs,
+over all cells and over cells with at least ``MIN_EXPOSURES`` customers in the randomised
+campaigns (the rest hold too few customers for any estimate to rank them).
 """
 
 from __future__ import annotations
@@ -360,6 +361,23 @@ def _agreement(frame: pd.DataFrame, est: str, true: str) -> RankAgreement:
                          top3_true=top_t, top3_shared=len(set(top_e) & set(top_t)))
 
 
+def true_offer_uplift(truth: pd.DataFrame, discount_pct: float) -> tuple[float, float]:
+    """Mean true conversion and revenue uplift of truth rows at a discount.
+
+    ``truth`` holds ``conversion_uplift``, ``discount_response``, ``baseline_conversion`` and
+    ``typical_basket`` per row; without the last two columns (shops generated before offers
+    had an effect) the message's own uplift is returned.
+    """
+    from tools.shop.demo.world import offer_uplift
+
+    if "discount_response" not in truth.columns or "typical_basket" not in truth.columns:
+        return float(truth["conversion_uplift"].mean()), float(truth["revenue_uplift"].mean())
+    conv = offer_uplift(truth["conversion_uplift"].to_numpy(),
+                        truth["discount_response"].to_numpy(),
+                        truth["baseline_conversion"].to_numpy(), discount_pct)
+    return float(conv.mean()), float((conv * truth["typical_basket"].to_numpy()).mean())
+
+
 def evaluate_demo(data_dir: Path, cache_dir: Path) -> DemoReport:
     """Compare the shop's estimated segment x channel uplift with its planted truth.
 
@@ -379,21 +397,24 @@ def evaluate_demo(data_dir: Path, cache_dir: Path) -> DemoReport:
     model = load_uplift_model(shop, profiles)
     truth = pd.read_parquet(truth_path)
     truth["segment"] = profiles.table["segment"].reindex(truth["customer_id"]).to_numpy()
-    true = truth.groupby(["segment", "channel"])[["conversion_uplift", "revenue_uplift"]].mean()
-    true_conv = {k: float(v) for k, v in true["conversion_uplift"].items()}
-    true_rev = {k: float(v) for k, v in true["revenue_uplift"].items()}
+    people = truth_path.parent / "customers.parquet"
+    if people.is_file():
+        basket = pd.read_parquet(people).set_index("customer_id")["typical_basket"]
+        truth["typical_basket"] = basket.reindex(truth["customer_id"]).to_numpy()
     rows = []
     for est in model.estimates():
         key = (str(est.segment), est.channel)
-        if key not in true_conv:
+        mine = truth[(truth["segment"] == key[0]) & (truth["channel"] == key[1])]
+        if mine.empty:
             continue
+        conv, rev = true_offer_uplift(mine, est.measured_discount_pct)
         rows.append(CellComparison(
             segment=key[0], channel=key[1], exposures=est.n_treatment + est.n_control,
             estimated_conversion_uplift=round(est.conversion_uplift, 5),
-            true_conversion_uplift=round(true_conv[key], 5),
+            true_conversion_uplift=round(conv, 5),
             estimated_revenue_uplift=round(est.revenue_uplift, 3),
             direct_revenue_uplift=round(est.direct_revenue_uplift, 3),
-            true_revenue_uplift=round(true_rev[key], 3),
+            true_revenue_uplift=round(rev, 3),
         ))
     frame = pd.DataFrame([r.model_dump() for r in rows])
     subsets = {"all_cells": frame,

@@ -12,7 +12,10 @@ in ``UpliftModel.campaigns_without_control`` and said in ``notes``.
 Segments are the customers' segments *today* (``profiles.table``), not at the time of each
 campaign; profiles also describe customers after the campaigns, so features carry a little
 of the campaigns' own effect. Both are acceptable for ranking; the cell numbers the budget
-uses are differences between randomised groups of the same customers' segments.
+uses are differences between randomised groups of the same customers' segments. (A
+conversion is a purchase, so a recent campaign's converters may have moved to a more active
+segment since: a cell measures the customers who are in the segment now, as the plan that
+targets them needs.)
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from tools.campaigns.uplift_stats import (
     Z95,
     attach_order_value,
     combine_strata,
+    discount_slope,
     pre_period_covariates,
     regression_adjust,
     shrink,
@@ -144,8 +148,12 @@ class UpliftModel:
         features: pd.DataFrame,
         campaigns_without_control: list[str],
         notes: list[str],
+        discount_slope: tuple[float, float] = (0.0, float("nan")),
     ) -> None:
         self.cells = cells
+        #: Conversion uplift per discount point and its standard error (offers never measured
+        #: on a segment x channel are extrapolated with it).
+        self.discount_slope = discount_slope
         self.channel_models = channel_models
         self.features = features
         self.campaigns_without_control = campaigns_without_control
@@ -181,10 +189,12 @@ class UpliftModel:
     ) -> UpliftEstimate | None:
         """The uplift of contacting ``segment`` on ``channel`` with an offer of ``discount_pct``.
 
-        Falls back to the channel's average for a segment never measured on it. For a
-        discount never measured on the channel, the conversion uplift is the measured one and
-        the treated revenue is rescaled by (1 - discount) / (1 - measured discount), and the
-        estimate's note says so. None when the channel has no randomised campaign at all.
+        Falls back to the channel's average for a segment never measured on it. A discount
+        never measured on the segment x channel is extrapolated from the discounts that were:
+        the conversion uplift moves by ``discount_slope`` per discount point away from their
+        average (its interval widens by the slope's uncertainty), orders keep their measured
+        value, and the estimate's note says so. None when the channel has no randomised
+        campaign at all.
         """
         base = self.channel_estimate(channel)
         if base is None:
@@ -202,7 +212,7 @@ class UpliftModel:
         offer = self._est.get("offer", {}).get((segment, channel, float(discount_pct)))
         if offer is not None:
             return offer
-        return _rescale_discount(est, float(discount_pct))
+        return _extrapolate_discount(est, float(discount_pct), self.discount_slope)
 
     def score(
         self, customer_ids: list[str], channel: str, metric: GoalMetric, cell_uplift: float
@@ -240,21 +250,33 @@ class UpliftModel:
         return self._score_cache[key]
 
 
-def _rescale_discount(est: UpliftEstimate, discount: float) -> UpliftEstimate:
+def _extrapolate_discount(
+    est: UpliftEstimate, discount: float, slope: tuple[float, float]
+) -> UpliftEstimate:
     measured = est.measured_discount_pct
     if abs(discount - measured) < 1e-9:
         return est.model_copy(update={"discount_pct": discount})
-    factor = (1 - discount / 100) / max(1 - measured / 100, 1e-9)
-    note = (
-        f"a {discount:g}% offer was never measured on {est.channel}; assumed to convert like "
-        f"the measured offers (avg {measured:.0f}% off), with orders worth their own price"
-    )
-    lo, hi = est.revenue_ci
+    beta, beta_se = slope
+    delta = discount - measured
+    conv = est.conversion_uplift + beta * delta
+    lo, hi = est.conversion_ci
+    se = (hi - lo) / (2 * Z95)
+    extra = abs(delta) * beta_se if np.isfinite(beta_se) else 0.0
+    se = float(np.sqrt(se**2 + extra**2))
+    offer = f"a {discount:g}% offer" if discount else "a message without a discount"
+    how = (f"extrapolated from the measured offers (avg {measured:.0f}% off) at "
+           f"{beta * 100:+.2f} pts conversion per discount point" if np.isfinite(beta_se)
+           else f"assumed to convert like the measured offers (avg {measured:.0f}% off)")
+    note = f"{offer} was never measured on {est.channel}; {how}"
+    rpo = est.revenue_per_order
+    r_lo, r_hi = est.revenue_ci
+    r_se = float(np.sqrt(((r_hi - r_lo) / (2 * Z95)) ** 2 + (extra * rpo) ** 2))
     return est.model_copy(update={
         "discount_pct": discount,
-        "revenue_per_order": est.revenue_per_order * factor,
-        "revenue_uplift": est.revenue_uplift * factor,
-        "revenue_ci": (min(lo * factor, hi * factor), max(lo * factor, hi * factor)),
+        "conversion_uplift": conv,
+        "conversion_ci": (conv - Z95 * se, conv + Z95 * se),
+        "revenue_uplift": conv * rpo,
+        "revenue_ci": (conv * rpo - Z95 * r_se, conv * rpo + Z95 * r_se),
         "note": "; ".join(n for n in (est.note, note) if n),
     })
 
@@ -278,6 +300,9 @@ def build_uplift_model(
         learner: the individual model (see ``tools.campaigns.learners``).
         events: the events table; when given, outcomes are regression-adjusted for
             pre-period purchases (CUPED), which narrows the intervals.
+
+    Returns:
+        The model; each exposure counts in its customer's segment of ``segments``.
     """
     notes: list[str] = []
     exp = exposures.merge(
@@ -327,10 +352,10 @@ def build_uplift_model(
         sc, exp, ["segment", "channel"], cells["channel"], ["channel"]
     )
     off_keys = ["segment", "channel", "discount_pct"]
-    off = shrink(
-        cells_of(off_keys),
-        cells["segment_channel"], ["segment", "channel"],
-    )
+    raw_offers = cells_of(off_keys)
+    slope = discount_slope(raw_offers)
+    off = shrink(raw_offers, _offer_parents(raw_offers, cells["segment_channel"], slope[0]),
+                 off_keys, group_keys=["segment", "channel"])
     cells["offer"] = attach_order_value(
         off, exp, off_keys, cells["segment_channel"], ["segment", "channel"]
     )
@@ -343,7 +368,23 @@ def build_uplift_model(
         len(sc), len(exp), ", ".join(models) or "no channel",
     )
     return UpliftModel(cells, models, features if features is not None else pd.DataFrame(),
-                       no_control, notes)
+                       no_control, notes, slope)
+
+
+def _offer_parents(
+    offers: pd.DataFrame, parent: pd.DataFrame, slope: float
+) -> pd.DataFrame:
+    """Each offer cell's parent: its segment x channel moved along the discount slope."""
+    keys = ["segment", "channel"]
+    par = parent.set_index(keys)
+    idx = pd.MultiIndex.from_frame(offers[keys])
+    delta = offers["discount_pct"].to_numpy(np.float64) - par["discount"].reindex(idx).to_numpy()
+    out = offers[[*keys, "discount_pct"]].copy()
+    for m in METRICS:
+        scale = 1.0 if m == "conv" else par["aov"].reindex(idx).to_numpy(np.float64)
+        out[f"{m}_est"] = par[f"{m}_est"].reindex(idx).to_numpy() + slope * delta * scale
+        out[f"{m}_se_post"] = par[f"{m}_se_post"].reindex(idx).to_numpy()
+    return out
 
 
 def load_uplift_model(shop: ShopData, profiles: ProfileStore) -> UpliftModel:

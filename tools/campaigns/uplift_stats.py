@@ -126,16 +126,21 @@ def dersimonian_laird_tau2(y: FloatArray, se: FloatArray, parent: npt.NDArray[An
 
 
 def shrink(
-    cells: pd.DataFrame, parent: pd.DataFrame, parent_keys: list[str]
+    cells: pd.DataFrame, parent: pd.DataFrame, parent_keys: list[str],
+    group_keys: list[str] | None = None,
 ) -> pd.DataFrame:
     """Pull each cell's estimate toward its parent's (empirical Bayes, see module docstring).
 
     ``cells`` and ``parent`` hold ``{m}_raw`` (or ``{m}_est``) and ``{m}_se`` per metric.
+    ``tau^2`` is estimated from the cells' deviations from their parents, pooled within
+    ``group_keys`` (default: the parent keys); offer cells use their segment x channel as the
+    group and a discount-adjusted parent per cell.
     """
     out = cells.copy()
     par = parent.set_index(parent_keys)
     key = pd.MultiIndex.from_frame(out[parent_keys]) if len(parent_keys) > 1 else out[
         parent_keys[0]]
+    groups = group_keys or parent_keys
     for m in METRICS:
         est_col = f"{m}_est" if f"{m}_est" in par.columns else f"{m}_raw"
         se_col = f"{m}_se_post" if f"{m}_se_post" in par.columns else f"{m}_se"
@@ -143,8 +148,8 @@ def shrink(
         p_se = par[se_col].reindex(key).to_numpy(np.float64)
         y = out[f"{m}_raw"].to_numpy(np.float64)
         se = out[f"{m}_se"].to_numpy(np.float64)
-        parent_id = out.groupby(parent_keys, observed=True).ngroup().to_numpy()
-        tau2 = dersimonian_laird_tau2(y, se, parent_id)
+        parent_id = out.groupby(groups, observed=True).ngroup().to_numpy()
+        tau2 = dersimonian_laird_tau2(y - p_est, se, parent_id)
         var = se**2
         b = np.where(var + tau2 > 0, var / np.maximum(var + tau2, 1e-300), 1.0)
         b = np.where(np.isfinite(se), b, 1.0)
@@ -153,6 +158,35 @@ def shrink(
         out[f"{m}_shrink"] = b
     out["shrinkage"] = np.maximum(out["conv_shrink"], out["rev_shrink"])
     return out
+
+
+def discount_slope(offers: pd.DataFrame) -> tuple[float, float]:
+    """Conversion uplift per discount point, and its standard error, from offer cells.
+
+    A weighted regression (weights ``1 / se^2``) of each offer cell's raw conversion uplift on
+    its discount, within its segment x channel (so only cells measured at two or more
+    discounts count), pooled over all of them. Returns ``(0, nan)`` when no segment x channel
+    was measured at two discounts. A negative slope (noise: a deeper discount does not make a
+    message less persuasive) is reported as 0.
+    """
+    if offers.empty:
+        return 0.0, float("nan")
+    sxx = sxy = 0.0
+    for _, cell in offers.groupby(["segment", "channel"], observed=True):
+        se = cell["conv_se"].to_numpy(np.float64)
+        ok = np.isfinite(se) & (se > 0) & np.isfinite(cell["conv_raw"].to_numpy(np.float64))
+        if ok.sum() < 2:
+            continue
+        w = 1.0 / se[ok] ** 2
+        x = cell["discount_pct"].to_numpy(np.float64)[ok]
+        y = cell["conv_raw"].to_numpy(np.float64)[ok]
+        x = x - (w * x).sum() / w.sum()
+        y = y - (w * y).sum() / w.sum()
+        sxx += float((w * x * x).sum())
+        sxy += float((w * x * y).sum())
+    if sxx <= 0:
+        return 0.0, float("nan")
+    return max(0.0, sxy / sxx), float(np.sqrt(1.0 / sxx))
 
 
 ORDER_PRIOR_N = 10.0
