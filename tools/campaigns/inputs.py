@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tools.campaigns.models import ChannelCost, OfferOption
-from tools.config import FrequencyRule, parse_frequency_rules
 from tools.errors import ToolInputError
 from tools.shop.schemas import CHANNELS, SEGMENTS
 
@@ -195,35 +194,3 @@ def check_capacity(capacity: dict[str, int] | None, costs: dict[str, float]) -> 
             raise ToolInputError(f"channel_capacity[{ch}]: must be 0 or more, got {value}")
         out[ch] = int(value)
     return out
-
-
-def resolve_rules(
-    defaults: tuple[FrequencyRule, ...], frequency_rules: dict[str, str] | None,
-    frequency_cap_days: int | None,
-) -> tuple[FrequencyRule, ...]:
-    """The frequency rules of one plan: the settings', changed per channel by the arguments.
-
-    ``frequency_rules`` replaces the named channels' limits (``"off"`` lifts one);
-    ``frequency_cap_days`` (the older, simpler knob) replaces every rule by "nobody contacted
-    on any channel in the last N days" (0: no rule at all).
-
-    Raises:
-        ToolInputError: both given, a negative number of days, or an unreadable rule.
-    """
-    if frequency_rules is not None and frequency_cap_days is not None:
-        raise ToolInputError("give frequency_rules or frequency_cap_days, not both")
-    if frequency_cap_days is not None:
-        if frequency_cap_days < 0:
-            raise ToolInputError(
-                f"frequency_cap_days: must be 0 or more, got {frequency_cap_days}"
-            )
-        return parse_frequency_rules({"any": f"1/{frequency_cap_days}"}) if (
-            frequency_cap_days) else ()
-    if not frequency_rules:
-        return defaults
-    try:
-        changed = parse_frequency_rules(frequency_rules)
-    except ValueError as exc:
-        raise ToolInputError(f"frequency_rules: {exc}") from None
-    named = {str(k).strip().lower() for k in frequency_rules}
-    return tuple(r for r in defaults if r.channel not in named) + changed

@@ -24,7 +24,6 @@ from tools.campaigns.inputs import (
     check_segment_keys,
     resolve_channel_costs,
     resolve_offers,
-    resolve_rules,
 )
 from tools.campaigns.models import (
     CampaignDeps,
@@ -57,7 +56,7 @@ from tools.campaigns.solver import InfeasibleAllocationError, solve_allocation
 from tools.campaigns.uplift import UpliftModel, load_uplift_model
 from tools.config import FrequencyRule
 from tools.customers.churn import profile_as_of
-from tools.customers.contact_rules import ContactHistory, rules_text
+from tools.customers.contact_rules import ContactHistory, resolve_rules, rules_text
 from tools.errors import ToolInputError
 from tools.fairness import audit_selection
 from tools.shop.schemas import SegmentFilter

@@ -30,6 +30,7 @@ comparison.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -160,33 +161,91 @@ def shrink(
     return out
 
 
-def discount_slope(offers: pd.DataFrame) -> tuple[float, float]:
-    """Conversion uplift per discount point, and its standard error, from offer cells.
+@dataclass(frozen=True)
+class DiscountEffects:
+    """What each discount level adds to a message's conversion uplift, pooled over cells.
 
-    A weighted regression (weights ``1 / se^2``) of each offer cell's raw conversion uplift on
-    its discount, within its segment x channel (so only cells measured at two or more
-    discounts count), pooled over all of them. Returns ``(0, nan)`` when no segment x channel
-    was measured at two discounts. A negative slope (noise: a deeper discount does not make a
-    message less persuasive) is reported as 0.
+    ``levels`` maps each measured discount (percent) to its effect and standard error,
+    relative to the first (lowest) level; ``slope`` is the effect per discount point of a
+    weighted line through them, used beyond the measured range (0 when one level only).
+    """
+
+    levels: dict[float, tuple[float, float]]
+    slope: tuple[float, float]
+
+    def effect(self, discount: float) -> tuple[float, float]:
+        """The effect of ``discount`` and its standard error.
+
+        A measured level gives its own; between two measured levels the line between them;
+        outside the measured range the nearest level plus ``slope`` times the distance.
+        """
+        if not self.levels:
+            return 0.0, 0.0
+        if discount in self.levels:
+            return self.levels[discount]
+        known = sorted(self.levels)
+        below = [d for d in known if d < discount]
+        above = [d for d in known if d > discount]
+        if below and above:
+            lo, hi = below[-1], above[0]
+            t = (discount - lo) / (hi - lo)
+            (e_lo, s_lo), (e_hi, s_hi) = self.levels[lo], self.levels[hi]
+            return (1 - t) * e_lo + t * e_hi, float(np.hypot((1 - t) * s_lo, t * s_hi))
+        near = below[-1] if below else above[0]
+        e, se = self.levels[near]
+        beta, beta_se = self.slope
+        gap = discount - near
+        extra = abs(gap) * beta_se if np.isfinite(beta_se) else 0.0
+        return e + beta * gap, float(np.hypot(se, extra))
+
+
+def fit_discount_effects(offers: pd.DataFrame) -> DiscountEffects:
+    """Discount-level effects from offer cells: weighted least squares with cell fixed effects.
+
+    Each offer cell's raw conversion uplift (weight ``1 / se^2``) = its segment x channel's
+    own level + the effect of its discount. Only segment x channel cells measured at two or
+    more discounts tell the levels apart; a level measured nowhere else is left out. The
+    line through the levels (for extrapolation) is a weighted fit of effect on discount; a
+    falling line (noise: a deeper discount does not make a message less persuasive) counts
+    as flat.
     """
     if offers.empty:
-        return 0.0, float("nan")
-    sxx = sxy = 0.0
-    for _, cell in offers.groupby(["segment", "channel"], observed=True):
-        se = cell["conv_se"].to_numpy(np.float64)
-        ok = np.isfinite(se) & (se > 0) & np.isfinite(cell["conv_raw"].to_numpy(np.float64))
-        if ok.sum() < 2:
-            continue
-        w = 1.0 / se[ok] ** 2
-        x = cell["discount_pct"].to_numpy(np.float64)[ok]
-        y = cell["conv_raw"].to_numpy(np.float64)[ok]
-        x = x - (w * x).sum() / w.sum()
-        y = y - (w * y).sum() / w.sum()
-        sxx += float((w * x * x).sum())
-        sxy += float((w * x * y).sum())
-    if sxx <= 0:
-        return 0.0, float("nan")
-    return max(0.0, sxy / sxx), float(np.sqrt(1.0 / sxx))
+        return DiscountEffects({}, (0.0, float("nan")))
+    frame = offers[np.isfinite(offers["conv_se"]) & (offers["conv_se"] > 0)
+                   & np.isfinite(offers["conv_raw"])].copy()
+    frame["cell"] = frame["segment"].astype(str) + "|" + frame["channel"].astype(str)
+    multi = frame.groupby("cell")["discount_pct"].transform("nunique") > 1
+    frame = frame[multi]
+    levels = sorted(float(d) for d in frame["discount_pct"].unique())
+    if len(levels) < 2:
+        only = sorted(float(d) for d in offers["discount_pct"].unique())
+        return DiscountEffects(dict.fromkeys(only[:1], (0.0, 0.0)), (0.0, float("nan")))
+    cells = sorted(frame["cell"].unique())
+    x = np.zeros((len(frame), len(cells) + len(levels) - 1))
+    cell_pos = {c: i for i, c in enumerate(cells)}
+    for row, (cell, d) in enumerate(zip(frame["cell"], frame["discount_pct"], strict=True)):
+        x[row, cell_pos[cell]] = 1.0
+        k = levels.index(float(d))
+        if k > 0:
+            x[row, len(cells) + k - 1] = 1.0
+    w = 1.0 / frame["conv_se"].to_numpy(np.float64) ** 2
+    y = frame["conv_raw"].to_numpy(np.float64)
+    xw = x * np.sqrt(w)[:, None]
+    coef, *_ = np.linalg.lstsq(xw, y * np.sqrt(w), rcond=None)
+    cov = np.linalg.pinv(xw.T @ xw)
+    eff = {levels[0]: (0.0, 0.0)}
+    for k, d in enumerate(levels[1:]):
+        j = len(cells) + k
+        eff[d] = (float(coef[j]), float(np.sqrt(max(cov[j, j], 0.0))))
+    d_arr = np.array(levels)
+    e_arr = np.array([eff[d][0] for d in levels])
+    w_arr = 1.0 / np.maximum(np.array([eff[d][1] for d in levels]), 1e-4) ** 2
+    dc = d_arr - (w_arr * d_arr).sum() / w_arr.sum()
+    sxx = float((w_arr * dc * dc).sum())
+    beta = float((w_arr * dc * (e_arr - (w_arr * e_arr).sum() / w_arr.sum())).sum() / sxx)
+    beta_se = float(np.sqrt(1.0 / sxx)) if len(levels) > 2 else float(
+        np.hypot(eff[levels[1]][1], 0.0) / (levels[1] - levels[0]))
+    return DiscountEffects(eff, (max(beta, 0.0), beta_se))
 
 
 ORDER_PRIOR_N = 10.0

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from tools.config import FrequencyRule
+from tools.config import FrequencyRule, parse_frequency_rules
+from tools.errors import ToolInputError
 from tools.shop.store import ShopData
 
 
@@ -100,3 +101,35 @@ def rules_text(rules: Iterable[FrequencyRule]) -> str:
     """The rules in one phrase, e.g. ``"email: at most 2 messages in 7 days; sms: ..."``."""
     labels = [r.label for r in rules]
     return "; ".join(labels) if labels else "no frequency rules"
+
+
+def resolve_rules(
+    defaults: tuple[FrequencyRule, ...], frequency_rules: dict[str, str] | None,
+    frequency_cap_days: int | None,
+) -> tuple[FrequencyRule, ...]:
+    """The frequency rules of one plan: the settings', changed per channel by the arguments.
+
+    ``frequency_rules`` replaces the named channels' limits (``"off"`` lifts one);
+    ``frequency_cap_days`` (the older, simpler knob) replaces every rule by "nobody contacted
+    on any channel in the last N days" (0: no rule at all).
+
+    Raises:
+        ToolInputError: both given, a negative number of days, or an unreadable rule.
+    """
+    if frequency_rules is not None and frequency_cap_days is not None:
+        raise ToolInputError("give frequency_rules or frequency_cap_days, not both")
+    if frequency_cap_days is not None:
+        if frequency_cap_days < 0:
+            raise ToolInputError(
+                f"frequency_cap_days: must be 0 or more, got {frequency_cap_days}"
+            )
+        return parse_frequency_rules({"any": f"1/{frequency_cap_days}"}) if (
+            frequency_cap_days) else ()
+    if not frequency_rules:
+        return defaults
+    try:
+        changed = parse_frequency_rules(frequency_rules)
+    except ValueError as exc:
+        raise ToolInputError(f"frequency_rules: {exc}") from None
+    named = {str(k).strip().lower() for k in frequency_rules}
+    return tuple(r for r in defaults if r.channel not in named) + changed
