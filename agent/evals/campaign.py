@@ -407,14 +407,14 @@ def evaluate_demo(data_dir: Path, cache_dir: Path) -> DemoReport:
         mine = truth[(truth["segment"] == key[0]) & (truth["channel"] == key[1])]
         if mine.empty:
             continue
-        conv, rev = true_offer_uplift(mine, est.measured_discount_pct)
+        true_conv, true_rev = true_offer_uplift(mine, est.measured_discount_pct)
         rows.append(CellComparison(
             segment=key[0], channel=key[1], exposures=est.n_treatment + est.n_control,
             estimated_conversion_uplift=round(est.conversion_uplift, 5),
-            true_conversion_uplift=round(conv, 5),
+            true_conversion_uplift=round(true_conv, 5),
             estimated_revenue_uplift=round(est.revenue_uplift, 3),
             direct_revenue_uplift=round(est.direct_revenue_uplift, 3),
-            true_revenue_uplift=round(rev, 3),
+            true_revenue_uplift=round(true_rev, 3),
         ))
     frame = pd.DataFrame([r.model_dump() for r in rows])
     subsets = {"all_cells": frame,

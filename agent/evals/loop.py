@@ -170,7 +170,7 @@ def run_seed(
     costs, _ = resolve_channel_costs(None, shop0.campaigns, base)
     offers = [(o.name, o.discount_pct) for o in resolve_offers(None, shop0.campaigns, 0.0, base)]
     as_of = profile_as_of(shop0)
-    channels = [c for c in CHANNELS if c in costs and base.channel_estimate(c) is not None]
+    channels = [str(c) for c in CHANNELS if c in costs and base.channel_estimate(c) is not None]
     elig = build_eligibility(table, channels, ContactHistory.from_shop(shop0, as_of),
                              config.frequency_rules)
     allowed = {cid: pattern for pattern, members in zip(elig.patterns, elig.members,

@@ -11,8 +11,9 @@ so a seed fixes them.
 
 ``oracle_allocation`` spends a budget knowing every customer's truth (a linear program over
 customer x channel x offer, at most one message each, solved by HiGHS; its optimum has at
-most one fractional customer, dropped), with or without the plans' holdout rule. ``random_allocation`` spends it on random eligible
-customers with a random allowed channel and offer.
+most one fractional customer, dropped), with or without the plans' holdout rule.
+``random_allocation`` spends it on random eligible customers with a random allowed channel
+and offer.
 """
 
 from __future__ import annotations
@@ -80,14 +81,16 @@ class TruthWorld:
         discounts: FloatArray,
     ) -> FloatArray:
         """True conversion lift of each message."""
-        return offer_uplift(self.lift[rows, channels], self.response[rows], self.baseline[rows],
-                            discounts)
+        lift: FloatArray = offer_uplift(self.lift[rows, channels], self.response[rows],
+                                        self.baseline[rows], discounts)
+        return lift
 
     def value(
         self, rows: npt.NDArray[np.int64], channels: npt.NDArray[np.int64], discounts: FloatArray
     ) -> FloatArray:
         """Expected incremental revenue of each message."""
-        return self.conversion_lift(rows, channels, discounts) * self.basket[rows]
+        out: FloatArray = self.conversion_lift(rows, channels, discounts) * self.basket[rows]
+        return out
 
     def cost(
         self, rows: npt.NDArray[np.int64], channels: npt.NDArray[np.int64], discounts: FloatArray,
@@ -96,7 +99,8 @@ class TruthWorld:
         """Expected cost of each message: its price plus the discount on expected orders."""
         treated = self.baseline[rows] + self.conversion_lift(rows, channels, discounts)
         discount_value = self.basket[rows] * discounts / (100.0 - discounts)
-        return message_costs + treated * discount_value
+        out: FloatArray = message_costs + treated * discount_value
+        return out
 
     def simulate(
         self, assignment: pd.DataFrame, rng: np.random.Generator

@@ -107,7 +107,9 @@ class PlanRow(BaseModel):
                     "alpha 0.05 against this cell's holdout; None without a holdout.",
     )
     learnable: bool = Field(
-        default=False, description="Whether the cell's own predicted lift is above its MDE."
+        default=False,
+        description="Whether some possible lift would show against the holdout (else the "
+                    "cell is too small to learn anything).",
     )
     conversion_uplift_pts: float
     conversion_uplift_ci_pts: tuple[float, float]

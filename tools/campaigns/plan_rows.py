@@ -26,8 +26,6 @@ from tools.campaigns.uplift import Z95
 
 WHAT_IF_SHARES = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 RowKey = tuple[str, str, str]
-
-
 def _pts(x: float) -> str:
     return f"{x * 100:+.1f}"
 
@@ -109,7 +107,8 @@ def build_rows(
         if est.note and "never measured" not in est.note:  # offer notes go to assumptions
             note += f"; {est.note}"
         mde = minimum_detectable_lift(n, held, est.baseline_conversion)
-        learnable = mde is not None and mde <= abs(est.conversion_uplift)
+        # Nothing can be learned when even a lift to certain conversion would not show.
+        learnable = mde is not None and mde < 1.0 - est.baseline_conversion
         reason = (
             f"{lead}{offer_txt} ({_pts(est.conversion_uplift)} pts conversion, 95% CI "
             f"{_pts(c_lo)} to {_pts(c_hi)}; {est.revenue_uplift:+,.2f} {currency} revenue per "
@@ -134,7 +133,7 @@ def build_rows(
 
 
 def power_warnings(rows: list[PlanRow], share: float) -> list[str]:
-    """One warning per row whose holdout cannot confirm its own predicted lift."""
+    """One warning per row too small to learn anything from (no lift at all would show)."""
     if share <= 0:
         return ["no holdout: nothing this plan does can be measured (set holdout_share above 0)"]
     out = []
@@ -147,10 +146,9 @@ def power_warnings(rows: list[PlanRow], share: float) -> list[str]:
                        "to measure any lift")
         else:
             out.append(
-                f"{cell}: only a lift of {r.mde_pts:.1f} pts or more would show at 80% power "
-                f"({r.contacts:,} messaged, {r.holdout:,} held out; the plan expects "
-                f"{r.conversion_uplift_pts:+.1f}); too small to learn from on its own, its "
-                "read-out still adds to the pooled estimates"
+                f"{cell}: too small to learn anything: with {r.contacts:,} messaged and "
+                f"{r.holdout:,} held out only a lift of {r.mde_pts:.1f} pts would show at 80% "
+                "power, more than any message can add"
             )
     return out
 
