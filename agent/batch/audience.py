@@ -211,7 +211,7 @@ def classify(
             out.append((spec, "no_consent"))
             continue
         rule = blocking[spec.channel].get(cid)
-        if rule is not None:
+        if isinstance(rule, str):
             out.append((spec, "frequency_cap"))
             by_rule[str(rule)] = by_rule.get(str(rule), 0) + 1
             continue

@@ -87,7 +87,7 @@ def _match_one(
                         if grp == "control" else "already received this campaign")
     cid = str(row.name)
     rule = history.blocking_rule([cid], ch, rules).iloc[0]
-    if rule is not None:
+    if isinstance(rule, str):
         free = history.next_allowed(cid, ch, rules)
         when = f"; allowed again from {free:%Y-%m-%d}" if free is not None else ""
         blockers.append(f"frequency rule ({rule}){when}")

@@ -3,10 +3,11 @@
 **Differences**: the incremental conversion rate and revenue per contact of a cell are the
 treatment mean minus the control mean, computed *within each campaign* first (campaigns hold
 out different shares, so pooling raw rows would mix baselines) and averaged over the cell's
-campaigns, weighted by treated contacts. The standard error is Welch's (unequal variances),
-``sqrt(s_t^2 / n_t + s_c^2 / n_c)``; intervals are normal 95% intervals. A cell's sample
-variances are first pulled toward its campaign's variance with the weight of ten pseudo
-observations, so a small cell with no conversion does not claim zero variance.
+campaigns, weighted by effective sample size ``n_t n_c / (n_t + n_c)``. The standard error
+is Welch's (unequal variances), ``sqrt(s_t^2 / n_t + s_c^2 / n_c)``; intervals are normal 95%
+intervals. A cell's sample variances are first pulled toward its campaign's variance with the
+weight of ten pseudo observations, so a small cell with no conversion does not claim zero
+variance.
 
 **CUPED** (regression adjustment): before differencing, each outcome loses the part that the
 customer's purchases in the 90 and 365 days *before* the message predict (per campaign, both
@@ -79,9 +80,15 @@ def stratum_stats(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def combine_strata(strata: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Average per-campaign differences over a cell's campaigns, weighted by treated count."""
+    """Average per-campaign differences over a cell's campaigns, weighted by sample size.
+
+    A campaign's weight is its effective sample size ``n_t n_c / (n_t + n_c)`` (the inverse
+    of a difference's variance when the arms' variances are alike), so a plan read-out with
+    many messaged customers but a small holdout counts for what its holdout can tell.
+    """
     s = strata.copy()
-    s["w"] = s["n_treatment"] / s.groupby(keys, observed=True)["n_treatment"].transform("sum")
+    ess = s["n_treatment"] * s["n_control"] / (s["n_treatment"] + s["n_control"])
+    s["w"] = ess / ess.groupby([s[k] for k in keys], observed=True).transform("sum")
     for m in METRICS:
         s[f"{m}_d"] = s[f"{m}_mean_treatment"] - s[f"{m}_mean_control"]
         var = s[f"{m}_var_treatment"] / s["n_treatment"] + s[f"{m}_var_control"] / s["n_control"]

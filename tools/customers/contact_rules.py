@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from tools.config import FrequencyRule, parse_frequency_rules
@@ -61,14 +62,16 @@ class ContactHistory:
             A Series indexed by ``customer_ids``: the rule's label, or None when allowed.
         """
         index = pd.Index([str(c) for c in customer_ids])
-        out = pd.Series(None, index=index, dtype=object)
+        labels = np.full(len(index), None, dtype=object)
+        free = np.ones(len(index), dtype=bool)
         for rule in rules:
             if not rule.applies_to(channel):
                 continue
             count = self.messages(rule.channel, rule.days).reindex(index, fill_value=0)
-            hit = (count.to_numpy() >= rule.max_messages) & out.isna().to_numpy()
-            out[hit] = rule.label
-        return out
+            hit = (count.to_numpy() >= rule.max_messages) & free
+            labels[hit] = rule.label
+            free &= ~hit
+        return pd.Series(labels, index=index, dtype=object)
 
     def blocked(
         self, customer_ids: Sequence[str] | pd.Index, channel: str,

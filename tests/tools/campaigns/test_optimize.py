@@ -204,6 +204,7 @@ def make_shop(n: int = 3000, seed: int = 7) -> tuple[Any, StubProfiles]:
     as_of = pd.Timestamp("2026-06-30T23:59:59Z")
     ids = [f"C{i:05d}" for i in range(1, n + 1)]
     seg = rng.choice(SEGS, n, p=[0.35, 0.3, 0.2, 0.15])
+    recent = rng.random(n) < 0.1  # e-mailed three days ago (K005, no control group)
     table = pd.DataFrame({
         "segment": seg,
         "recency_days": rng.integers(1, 300, n).astype(float),
@@ -221,27 +222,28 @@ def make_shop(n: int = 3000, seed: int = 7) -> tuple[Any, StubProfiles]:
         "consent_sms": rng.random(n) < 0.5,
         "consent_push": rng.random(n) < 0.6,
         "last_contacted_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
-        .mask(pd.Series(rng.random(n) < 0.1), as_of - pd.Timedelta(days=2)).to_numpy(),
+        .mask(pd.Series(recent), as_of - pd.Timedelta(days=3)).to_numpy(),
         "price_band": rng.choice(["budget", "mid", "premium"], n),
     }, index=pd.Index(ids, name="customer_id"))
     campaigns = pd.DataFrame({
-        "campaign_id": ["K001", "K002", "K003", "K004"],
-        "name": ["Mail", "Text", "Push", "Now"],
-        "channel": ["email", "sms", "push", "email"],
-        "offer": ["10% off toys", "10% off toys", "10% off toys", "15% off books"],
-        "discount_pct": [10.0, 10.0, 10.0, 15.0],
-        "start_at": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-06-25"],
-                                   utc=True),
-        "end_at": pd.to_datetime(["2026-01-15", "2026-02-15", "2026-03-15", "2026-07-15"],
-                                 utc=True),
-        "cost_per_contact": [0.05, 0.09, 0.01, 0.05],
-        "target_categories": [["toys"], ["toys"], ["toys"], ["books"]],
-        "target_segments": [[], [], [], ["loyal"]],
-        "description": [""] * 4,
+        "campaign_id": ["K001", "K002", "K003", "K004", "K005"],
+        "name": ["Mail", "Text", "Push", "Now", "News"],
+        "channel": ["email", "sms", "push", "email", "email"],
+        "offer": ["10% off toys", "10% off toys", "10% off toys", "15% off books", ""],
+        "discount_pct": [10.0, 10.0, 10.0, 15.0, 0.0],
+        "start_at": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-06-25",
+                                    "2026-06-27"], utc=True),
+        "end_at": pd.to_datetime(["2026-01-15", "2026-02-15", "2026-03-15", "2026-07-15",
+                                  "2026-06-28"], utc=True),
+        "cost_per_contact": [0.05, 0.09, 0.01, 0.05, 0.05],
+        "target_categories": [["toys"], ["toys"], ["toys"], ["books"], []],
+        "target_segments": [[], [], [], ["loyal"], []],
+        "description": [""] * 5,
     })
-    rows = []
+    rows = [("K005", ids[i], "treatment", as_of - pd.Timedelta(days=3), False, 0.0)
+            for i in np.flatnonzero(recent)]
     for camp in campaigns.itertuples():
-        if camp.campaign_id == "K004":
+        if camp.campaign_id in ("K004", "K005"):
             continue
         who = rng.choice(n, size=int(n * 0.8), replace=False)
         for i in who:
@@ -319,23 +321,45 @@ def test_plan_prefers_each_segments_best_channel_and_respects_budget(
     assert returns == sorted(returns)  # more budget never gives an optimal plan less
 
 
-def test_every_selected_customer_consented_is_outside_the_cap_and_appears_once(
+def recently_emailed(shop: Any) -> set[str]:
+    """Customers e-mailed three days before "as of" (K005)."""
+    return set(shop.exposures.loc[shop.exposures["campaign_id"] == "K005", "customer_id"])
+
+
+def test_every_selected_customer_consented_is_outside_the_rules_and_appears_once(
     small_shop: Any, tmp_path: Path
 ) -> None:
+    from tools.campaigns.models import OfferOption
     from tools.campaigns.optimize import optimize_campaign
 
-    deps = make_deps(small_shop, tmp_path)
-    plan = optimize_campaign(deps, budget=1000.0)
+    deps = make_deps(small_shop, tmp_path, frequency_rules={"email": "1/7", "sms": "1/14"})
+    plan = optimize_campaign(deps, budget=1000.0, offers=[OfferOption(name="no offer")])
     table = small_shop[1].table
-    ids = [s.customer_id for s in plan.selected]
-    assert len(ids) == len(set(ids)) == plan.totals.contacts
-    for s in plan.selected:
+    ids = [s.customer_id for s in [*plan.selected, *plan.holdout]]
+    assert len(ids) == len(set(ids))
+    assert len(plan.selected) == plan.totals.contacts
+    recent = recently_emailed(small_shop[0])
+    for s in [*plan.selected, *plan.holdout]:
         assert table.loc[s.customer_id, f"consent_{s.channel}"]
-        assert pd.isna(table.loc[s.customer_id, "last_contacted_at"])
-    assert plan.excluded["frequency_cap"] == int(table["last_contacted_at"].notna().sum())
+        assert not (s.channel == "email" and s.customer_id in recent), s
+    # Reported per rule: every recently e-mailed customer with e-mail consent is blocked there,
+    # and those who may be reached on no other channel are excluded outright.
+    emailable = [c for c in recent if table.loc[c, "consent_email"]]
+    assert plan.excluded_by_rule == {"email: at most 1 message in 7 days": len(emailable)}
+    only_email = [c for c in emailable
+                  if not table.loc[c, "consent_sms"] and not table.loc[c, "consent_push"]]
+    assert plan.excluded["frequency_cap"] == len(only_email) > 0
     assert plan.marginal_return == 0.0  # budget not binding: everyone useful is contacted
+    # With money left the plan says what binds, with counts: the audience, then consent and
+    # the frequency rule that shrank it.
+    kinds = [b.kind for b in plan.binding]
+    assert kinds[0] == "audience" and {"consent", "frequency"} <= set(kinds)
+    frequency = next(b for b in plan.binding if b.kind == "frequency")
+    assert frequency.count == len(only_email)
+    assert plan.budget_left == pytest.approx(1000.0 - plan.totals.cost, abs=0.01)
     model_view = plan.for_model()
-    assert "selected" not in model_view and model_view["selected_count"] == len(ids)
+    assert "selected" not in model_view and model_view["selected_count"] == len(plan.selected)
+    assert "holdout" not in model_view and model_view["holdout_count"] == len(plan.holdout) > 0
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -365,12 +389,14 @@ def test_consent_holds_for_every_selected_contact(
     )
     table = small_shop[1].table
     as_of = small_shop[1].as_of
+    sent = small_shop[0].exposures
+    last = sent[sent["group"] == "treatment"].groupby("customer_id")["sent_at"].max()
     assert plan.totals.cost <= budget + 1e-6
-    for s in plan.selected:
+    for s in [*plan.selected, *plan.holdout]:
         assert s.channel in channels
         assert bool(table.loc[s.customer_id, f"consent_{s.channel}"]), s
-        last = table.loc[s.customer_id, "last_contacted_at"]
-        assert cap == 0 or pd.isna(last) or last < as_of - pd.Timedelta(days=cap)
+        when = last.get(s.customer_id)
+        assert cap == 0 or when is None or when <= as_of - pd.Timedelta(days=cap)
         if segments:
             assert s.segment in segments
 
@@ -380,7 +406,8 @@ def test_capacity_and_shares_hold_in_the_plan(small_shop: Any, tmp_path: Path) -
 
     deps = make_deps(small_shop, tmp_path)
     plan = optimize_campaign(deps, budget=40.0, channel_capacity={"sms": 50},
-                             min_segment_share={"lost": 0.1}, max_segment_share={"loyal": 0.2})
+                             min_segment_share={"lost": 0.1}, max_segment_share={"loyal": 0.2},
+                             holdout_share=0.0)
     sms = sum(r.contacts for r in plan.rows if r.channel == "sms")
     assert sms <= 50
     spent = {seg: sum(r.cost for r in plan.rows if r.segment == seg) for seg in SEGS}
@@ -400,6 +427,11 @@ def test_capacity_and_shares_hold_in_the_plan(small_shop: Any, tmp_path: Path) -
         ({"budget": 10.0, "min_segment_share": {"loyal": 0.5},
           "max_segment_share": {"loyal": 0.2}}, "min_segment_share[loyal]"),
         ({"budget": 10.0, "frequency_cap_days": -1}, "frequency_cap_days"),
+        ({"budget": 10.0, "frequency_rules": {"fax": "1/7"}}, "frequency_rules"),
+        ({"budget": 10.0, "frequency_rules": {"sms": "often"}}, "expected 'N/D'"),
+        ({"budget": 10.0, "frequency_rules": {"sms": "1/7"}, "frequency_cap_days": 3},
+         "not both"),
+        ({"budget": 10.0, "holdout_share": 0.9}, "holdout_share"),
     ],
 )
 def test_bad_input_names_the_argument(
@@ -439,7 +471,7 @@ def test_empty_audience_gives_a_valid_empty_plan_saying_why(
     plan = optimize_campaign(deps, 10.0, audience=SegmentFilter(min_churn_risk=1.0),
                              frequency_cap_days=10_000)
     assert plan.totals.contacts == 0 and plan.selected == [] and plan.rows == []
-    assert "frequency cap" in plan.message or "no customer matches" in plan.message
+    assert "frequency rules" in plan.message or "no customer matches" in plan.message
 
 
 def test_offer_cost_counts_in_the_budget(small_shop: Any, tmp_path: Path) -> None:
@@ -544,9 +576,9 @@ def test_match_campaigns_explains_fit_and_blocks_without_consent(
 ) -> None:
     from tools.campaigns.matching import match_campaigns
 
-    deps = make_deps(small_shop, tmp_path)
+    deps = make_deps(small_shop, tmp_path, frequency_rules={"email": "1/7"})
     table = small_shop[1].table
-    free = table["last_contacted_at"].isna()
+    free = ~table.index.isin(sorted(recently_emailed(small_shop[0])))
     loyal = table.index[(table["segment"] == "loyal") & table["consent_email"] & free][0]
     result = match_campaigns(deps, loyal)
     assert [m.campaign_id for m in result.matches] == ["K004"]  # the only running one
@@ -563,7 +595,9 @@ def test_match_campaigns_explains_fit_and_blocks_without_consent(
     assert blocked.fit_score < match.fit_score
 
     capped = table.index[table["consent_email"] & ~free][0]
-    assert any("frequency cap" in b for b in match_campaigns(deps, capped).matches[0].blockers)
+    blockers = match_campaigns(deps, capped).matches[0].blockers
+    assert any("frequency rule (email: at most 1 message in 7 days); allowed again from "
+               "2026-07-04" in b for b in blockers), blockers
 
 
 def test_match_campaigns_lists_past_campaigns_on_request_and_rejects_unknown_ids(
@@ -575,7 +609,8 @@ def test_match_campaigns_lists_past_campaigns_on_request_and_rejects_unknown_ids
     deps = make_deps(small_shop, tmp_path)
     cid = small_shop[1].table.index[0]
     everything = match_campaigns(deps, cid, include_inactive=True)
-    assert {m.campaign_id for m in everything.matches} == {"K001", "K002", "K003", "K004"}
+    assert {m.campaign_id for m in everything.matches} == {"K001", "K002", "K003", "K004",
+                                                           "K005"}
     inactive = [m for m in everything.matches if not m.active]
     assert all(not m.eligible for m in inactive)
     assert everything.matches.index(inactive[0]) > 0 or not everything.matches[0].eligible
@@ -600,10 +635,11 @@ def test_shop_without_control_groups_gives_an_empty_plan_that_says_why(
 
 
 @pytest.mark.slow
-def test_plan_on_the_demo_shop_honours_consent_and_the_frequency_cap(settings: Any) -> None:
+def test_plan_on_the_demo_shop_honours_consent_and_the_frequency_rules(settings: Any) -> None:
     """End to end on the real stores (ProfileStore, ShopData) of the demo shop."""
     from tools.campaigns.models import OfferOption
     from tools.campaigns.optimize import optimize_campaign
+    from tools.customers.contact_rules import ContactHistory
     from tools.deps import ToolDeps
 
     if not (settings.data_dir / "exposures.parquet").is_file():
@@ -615,8 +651,11 @@ def test_plan_on_the_demo_shop_honours_consent_and_the_frequency_cap(settings: A
     customers = deps.shop.customers.set_index("customer_id")
     for s in plan.selected:
         assert bool(customers.loc[s.customer_id, f"consent_{s.channel}"])
-    table = deps.profiles.table
-    as_of = pd.Timestamp(plan.as_of)
-    chosen = table.loc[[s.customer_id for s in plan.selected], "last_contacted_at"]
-    assert not (chosen >= as_of - pd.Timedelta(days=settings.frequency_cap_days)).any()
-    assert plan.excluded["frequency_cap"] > 0  # the running campaigns just messaged many
+    history = ContactHistory.from_shop(deps.shop, pd.Timestamp(plan.as_of))
+    rules = settings.tool_config().frequency_rules
+    for channel in ("email", "sms", "push"):
+        chosen = [s.customer_id for s in [*plan.selected, *plan.holdout] if s.channel == channel]
+        assert not history.blocked(chosen, channel, rules).any(), channel
+    # This week's SMS flash sale and the VIP e-mail after the preview block some customers.
+    assert set(plan.excluded_by_rule) == {"email: at most 2 messages in 7 days",
+                                          "sms: at most 1 message in 14 days"}
