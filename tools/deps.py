@@ -75,9 +75,13 @@ class ToolDeps:
             return load_recommender(self.shop, self.profiles)
 
     def reload_shop(self) -> None:
-        """Forget the shop and everything built from it; the next use reloads from disk."""
+        """Reload after the campaigns or exposures were written (a read-out joined the shop).
+
+        The shop, profiles, recommender and uplift model are rebuilt on next use; the product
+        index stays (it is built from the products table alone, which did not change).
+        """
         with self._lock:
-            for name in ("shop", "profiles", "products", "recommender", "uplift"):
+            for name in ("shop", "profiles", "recommender", "uplift"):
                 self.__dict__.pop(name, None)
 
     @cached_property

@@ -49,7 +49,7 @@ class CampaignDeps(Protocol):
         ...
 
     def reload_shop(self) -> None:
-        """Forget the loaded shop and what was built from it (after the shop was written)."""
+        """Reload the shop and what was built from it after its campaigns were written."""
         ...
 
 
