@@ -251,7 +251,8 @@ def _plan(lang: str, plan: Any, args: dict[str, Any]) -> str:
     if holdout and getattr(plan, "mde_pts", None) is not None:
         lines.append(say(lang, "plan_holdout", holdout=f"{len(holdout):,}",
                          share=f"{plan.holdout_share:.0%}", seed=plan.seed,
-                         mde=f"{plan.mde_pts:.1f}", plan_id=plan.plan_id))
+                         mde=f"{plan.mde_pts:.1f}", power=f"{plan.mde_power:.0%}",
+                         plan_id=plan.plan_id))
         weak = sum(1 for r in rows if not getattr(r, "learnable", True))
         if weak:
             lines.append(say(lang, "plan_power", weak=weak, cells=len(rows)))

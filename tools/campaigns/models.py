@@ -225,6 +225,8 @@ class CampaignPlan(ToolResult):
     mde_pts: float | None = Field(
         default=None, description="MDE of the whole plan (all cells pooled), in points."
     )
+    mde_power: float = Field(default=0.8, description="Power the MDEs are computed at.")
+    mde_alpha: float = Field(default=0.05, description="Two-sided significance level of the MDEs.")
     warnings: list[str] = Field(default_factory=list)
     saved_to: str | None = None
 

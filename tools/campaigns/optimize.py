@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tools.campaigns.holdout import minimum_detectable_lift
+from tools.campaigns.holdout import ALPHA, POWER, minimum_detectable_lift
 from tools.campaigns.inputs import (
     NO_OFFER_NAMES,
     ResolvedOffer,
@@ -241,7 +241,7 @@ def build_plan(
         holdout=split.holdout,
         exploration=explore, excluded_by_rule=dict(elig.by_rule),
         budget_left=round(max(budget - totals.cost, 0.0), 2), binding=binding,
-        mde_pts=_plan_mde(rows), warnings=power_warnings(rows, share) if rows else [],
+        mde_pts=_plan_mde(rows), mde_power=POWER, mde_alpha=ALPHA, warnings=power_warnings(rows, share) if rows else [],
     )
     if save:
         path = save_plan(config, plan)
