@@ -98,7 +98,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
     """The Blocks app: chat with steps on the left, result panels on the right."""
     import gradio as gr
 
-    from agent.ui import views
+    from agent.ui import readout, views
     from agent.ui.callbacks import WARMUP_STAGES, AppCallbacks, Update, new_session
     from agent.ui.gate import AppGate
 
@@ -186,6 +186,31 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                             column_widths=["12%", "9%", "8%", "9%", "7%", "8%", "8%", "13%",
                                            "26%"],
                         )
+                        holdout_md = gr.Markdown(readout.holdout_summary(None),
+                                                 elem_id="holdout-summary")
+                        power_df = gr.Dataframe(value=readout.power_table(None),
+                                                label="Holdout and power per cell",
+                                                interactive=False, wrap=True, elem_id="power-table")
+                        with gr.Row():
+                            export_csv_btn = gr.Button("⬇️ Export assignment (CSV)",
+                                                       elem_id="export-assignment-csv")
+                            export_pq_btn = gr.Button("⬇️ Export assignment (Parquet)",
+                                                      elem_id="export-assignment-parquet")
+                        assignment_md = gr.Markdown("", elem_id="assignment-note")
+                        assignment_file = gr.File(label="Assignment", elem_id="assignment-file",
+                                                  interactive=False, visible=False, height=80)
+                        results_file = gr.File(label="Campaign results (CSV or Parquet)",
+                                               file_types=[".csv", ".parquet"],
+                                               type="filepath", elem_id="results-upload")
+                        readout_btn = gr.Button("📊 Read out results", variant="primary",
+                                                elem_id="read-out")
+                        readout_md = gr.Markdown(readout.readout_summary(None),
+                                                 elem_id="readout-summary")
+                        readout_plot = gr.Plot(label="Lift against the holdout", show_label=False,
+                                               format="png", elem_id="readout-chart")
+                        readout_df = gr.Dataframe(value=readout.readout_table(None),
+                                                  label="Read-out per cell", interactive=False,
+                                                  wrap=True, elem_id="readout-table")
                     with gr.Tab("✉️ Drafts", id="drafts"):
                         drafts_df = gr.Dataframe(
                             value=views.drafts_table([]),
@@ -226,7 +251,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
         editor = [subject_tb, preheader_tb, title_tb, body_tb]
         draft_outputs = [drafts_df, picker, detail_md, *editor]
         panel_outputs = [profile_md, segment_md, segment_df, products_df, plan_md, plan_plot,
-                         whatif_plot, plan_df]
+                         whatif_plot, plan_df, holdout_md, power_df]
         components: dict[str, Any] = {
             "state": state, "chatbot": chatbot, "msg": msg, "run_md": run_md, "tabs": tabs,
             "profile_md": profile_md, "segment_md": segment_md, "segment_df": segment_df,
@@ -235,6 +260,9 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
             "picker": picker, "detail_md": detail_md, "subject_tb": subject_tb,
             "preheader_tb": preheader_tb, "title_tb": title_tb, "body_tb": body_tb,
             "export_md": export_md, "csv_file": csv_file, "jsonl_file": jsonl_file,
+            "holdout_md": holdout_md, "power_df": power_df, "assignment_md": assignment_md,
+            "assignment_file": assignment_file, "readout_md": readout_md,
+            "readout_plot": readout_plot, "readout_df": readout_df,
         }
 
         def to_ui(values: dict[str, Any]) -> dict[Any, Any]:
@@ -278,6 +306,12 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
         reject_btn.click(wired(cb.guarded(cb.reject)), [picker, state],
                          [*draft_outputs, state], queue=False)
         export_btn.click(wired(cb.export), [state], [export_md, csv_file, jsonl_file])
+        export_csv_btn.click(wired(lambda sess: cb.export_assignment("csv", sess)), [state],
+                             [assignment_md, assignment_file])
+        export_pq_btn.click(wired(lambda sess: cb.export_assignment("parquet", sess)), [state],
+                            [assignment_md, assignment_file])
+        readout_btn.click(wired(cb.read_out), [results_file, state],
+                          [readout_md, readout_df, readout_plot])
 
         def on_load(progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
             n = len(WARMUP_STAGES)

@@ -22,7 +22,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from tools.config import DEMO_DATA_DIR, PROJECT_ROOT, PROMPTS_DIR, ToolConfig
+from tools.config import (
+    DEFAULT_FREQUENCY_RULES,
+    DEMO_DATA_DIR,
+    PROJECT_ROOT,
+    PROMPTS_DIR,
+    ToolConfig,
+    parse_frequency_rules,
+)
 from tools.errors import ToolInputError
 
 __all__ = [
@@ -95,7 +102,26 @@ class Settings(BaseSettings):
         description="Link prefixes a draft may contain.",
     )
     shop_name: str = Field(default="Northwind Goods")
-    frequency_cap_days: int = Field(default=7, ge=0)
+    frequency_rules: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_FREQUENCY_RULES),
+        description=(
+            'Contact limits per channel as JSON, e.g. {"email": "2/7", "sms": "1/14", '
+            '"push": "3/7"}: at most N messages in D days ("any" counts every channel; '
+            '"off" lifts a limit).'
+        ),
+    )
+    holdout_share: float = Field(
+        default=0.1, ge=0, le=0.5,
+        description="Share of every plan cell held out at random to measure its lift.",
+    )
+    campaign_exploration: Literal["none", "thompson"] = Field(
+        default="none",
+        description="Plans from the estimates (none) or from a draw of their posteriors "
+                    "(thompson: explores uncertain cells).",
+    )
+    shipping_fee: float = Field(
+        default=6.5, ge=0, description="Average shipping fee: what a free-shipping offer costs."
+    )
     allow_protected_targeting: bool = Field(
         default=False, description="Allow gender/age as targeting keys (audited when on)."
     )
@@ -174,6 +200,15 @@ class Settings(BaseSettings):
                 )
         return keys
 
+    @field_validator("frequency_rules", mode="before")
+    @classmethod
+    def _check_rules(cls, value: object) -> object:
+        if isinstance(value, dict):
+            parse_frequency_rules(value)  # raises ValueError naming the bad rule
+            return {str(k): str(v) if not isinstance(v, dict) else
+                    f"{v.get('max_messages')}/{v.get('days')}" for k, v in value.items()}
+        return value
+
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         self.data_dir = self.data_dir.expanduser().resolve()
@@ -189,7 +224,10 @@ class Settings(BaseSettings):
             chroma_port=self.chroma_port,
             link_allowlist=tuple(self.link_allowlist),
             shop_name=self.shop_name,
-            frequency_cap_days=self.frequency_cap_days,
+            frequency_rules=parse_frequency_rules(self.frequency_rules),
+            holdout_share=self.holdout_share,
+            campaign_exploration=self.campaign_exploration,
+            shipping_fee=self.shipping_fee,
             allow_protected_targeting=self.allow_protected_targeting,
             allowed_dirs=tuple(self.allowed_dirs),
         )

@@ -74,6 +74,16 @@ class ToolDeps:
         with self._lock:
             return load_recommender(self.shop, self.profiles)
 
+    def reload_shop(self) -> None:
+        """Reload after the campaigns or exposures were written (a read-out joined the shop).
+
+        The shop, profiles, recommender and uplift model are rebuilt on next use; the product
+        index stays (it is built from the products table alone, which did not change).
+        """
+        with self._lock:
+            for name in ("shop", "profiles", "recommender", "uplift"):
+                self.__dict__.pop(name, None)
+
     @cached_property
     def uplift(self) -> UpliftModel:
         """Uplift estimates from past randomised campaigns."""

@@ -28,6 +28,8 @@ TOOL_SPECS: tuple[tuple[str, str], ...] = (
     ("tools.catalog.search", "search_products"),
     ("tools.recommend.recommender", "recommend_products"),
     ("tools.campaigns.optimize", "optimize_campaign"),
+    ("tools.campaigns.plans", "export_assignment"),
+    ("tools.campaigns.readout", "read_out_campaign"),
     ("tools.campaigns.matching", "match_campaigns"),
     ("tools.copy.drafting", "draft_message"),
     ("tools.fairness", "audit_fairness"),
@@ -45,7 +47,11 @@ MODEL_HIDDEN: dict[str, frozenset[str]] = {
     "recommend_products": frozenset({"exclude_purchased", "max_per_category"}),
     "search_products": frozenset({"in_stock_only"}),
     "draft_message": frozenset({"description"}),
-    "optimize_campaign": _NARROW_AUDIENCE | {"cost_per_conversion", "cost_share_of_revenue"},
+    "optimize_campaign": _NARROW_AUDIENCE | {
+        "cost_per_conversion", "cost_share_of_revenue", "frequency_rules", "frequency_cap_days",
+        "seed", "exploration",
+    },
+    "export_assignment": frozenset({"path"}),
     "audit_fairness": _NARROW_AUDIENCE | {"consent_channel", "language"},
 }
 

@@ -8,7 +8,8 @@ password hash (bcrypt, argon2): the keys are random 256-bit secrets, which no di
 brute-force attack reaches, and a slow hash would add 50 ms or more to every call.
 
 Scopes: ``read`` (ask, the reading tools, runs, batch progress and drafts), ``draft``
-(``draft_message`` and batches), ``plan`` (``optimize_campaign``), ``admin`` (export and
+(``draft_message`` and batches), ``plan`` (``optimize_campaign``, ``export_assignment``,
+``read_out_campaign``), ``admin`` (export and
 erase a customer). Scopes do not imply one another. Without any key configured the server
 serves loopback clients only, as the operator (every scope), like the CLI.
 """
@@ -25,7 +26,12 @@ from agent.settings import API_SCOPES, ApiKeySpec
 #: Every generated key starts with this (the trace redactor also recognises the shape).
 KEY_PREFIX = "sk-mkt-"
 #: The scope each tool needs; tools not listed need ``read``.
-TOOL_SCOPES: dict[str, str] = {"draft_message": "draft", "optimize_campaign": "plan"}
+TOOL_SCOPES: dict[str, str] = {
+    "draft_message": "draft",
+    "optimize_campaign": "plan",
+    "export_assignment": "plan",
+    "read_out_campaign": "plan",  # it joins the results to the shop
+}
 
 
 class ApiConfigError(ValueError):

@@ -1,4 +1,4 @@
-"""The MCP server (official ``mcp`` SDK): the eight tools, two resources and two prompts.
+"""The MCP server (official ``mcp`` SDK): every tool of the registry, two resources and two prompts.
 
 ``python -m agent mcp`` serves it over stdio (for Claude Desktop, Cursor and other local
 clients), ``python -m agent mcp --http`` over streamable HTTP at ``/mcp`` on
@@ -11,7 +11,7 @@ registry's, a bad argument is an error naming it, and each call is traced as a r
 caller (``mcp:stdio`` or ``mcp:<key name>``). Results are the tool's JSON, as structured
 content and as text.
 
-- **Tools**: those the caller's scopes allow (all eight over stdio).
+- **Tools**: those the caller's scopes allow (all of them over stdio).
 - **Resources**: ``customer://{customer_id}/profile`` (``lookup_customer``'s result, traced)
   and ``run://{run_id}/trace`` (a run's redacted trace); the 20 most recent runs are listed.
 - **Prompts**: ``plan_campaign`` and ``draft_for_segment`` (texts in ``prompts/mcp/``).

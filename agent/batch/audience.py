@@ -5,7 +5,9 @@ contact with its channel and offer) or a file of customer ids (``read_ids_file``
 order. ``classify`` then gives every customer a skip reason or none: ``unknown_id`` (not
 in the shop; a lower-case id is matched to its upper-case form), ``duplicate`` (one
 message per customer per job), ``no_consent`` (no consent for the channel) and
-``frequency_cap`` (contacted within the cap before the shop's "as of" time).
+``frequency_cap`` (a frequency rule of the channel forbids another message at the shop's
+"as of" time: ``tools.customers.contact_rules``, the one rule plans and matching use too;
+which rule skipped how many is counted as well).
 ``no_products`` is decided by the job when ``--recommend`` finds no in-stock product for
 a ``recommendations`` draft.
 """
@@ -21,8 +23,10 @@ from pathlib import Path
 import pandas as pd
 
 from agent.batch.models import BatchOptions, ItemSpec
+from tools.config import FrequencyRule
 from tools.copy.guard import catalog_rows
 from tools.copy.models import Offer
+from tools.customers.contact_rules import ContactHistory
 from tools.deps import ToolDeps
 from tools.errors import ToolInputError
 from tools.shop.schemas import CHANNELS, Channel
@@ -189,15 +193,22 @@ def recommended_products(deps: ToolDeps, customer_id: str, channel: Channel) -> 
 
 
 def classify(
-    deps: ToolDeps, specs: list[ItemSpec], cap_days: int
-) -> tuple[list[tuple[ItemSpec, str | None]], list[str]]:
-    """Each spec with its skip reason (``None``: eligible), and the unknown ids."""
+    deps: ToolDeps, specs: list[ItemSpec], rules: tuple[FrequencyRule, ...]
+) -> tuple[list[tuple[ItemSpec, str | None]], list[str], dict[str, int]]:
+    """Each spec with its skip reason (``None``: eligible) and the unknown ids.
+
+    Also returns, per frequency rule, how many customers it skipped.
+    """
     table = deps.profiles.table
-    as_of = deps.profiles.as_of
     known = table.index
+    history = ContactHistory.from_shop(deps.shop, deps.profiles.as_of)
+    blocking = {
+        ch: history.blocking_rule(known, ch, rules) for ch in {s.channel for s in specs}
+    }
     seen: set[str] = set()
     out: list[tuple[ItemSpec, str | None]] = []
     unknown: list[str] = []
+    by_rule: dict[str, int] = {}
     for spec in specs:
         cid = spec.customer_id
         if cid not in known and cid.upper() in known:
@@ -211,13 +222,13 @@ def classify(
             out.append((spec, "duplicate"))
             continue
         seen.add(cid)
-        row = table.loc[cid]
-        if not bool(row[f"consent_{spec.channel}"]):
+        if not bool(table.at[cid, f"consent_{spec.channel}"]):
             out.append((spec, "no_consent"))
             continue
-        last = row["last_contacted_at"]
-        if cap_days > 0 and not pd.isna(last) and as_of - last < pd.Timedelta(days=cap_days):
+        rule = blocking[spec.channel].get(cid)
+        if isinstance(rule, str):
             out.append((spec, "frequency_cap"))
+            by_rule[str(rule)] = by_rule.get(str(rule), 0) + 1
             continue
         out.append((spec, None))
-    return out, unknown
+    return out, unknown, dict(sorted(by_rule.items()))

@@ -294,7 +294,7 @@ def fingerprint_of(
     options: BatchOptions,
     goal: str,
     source: str,
-    cap_days: int,
+    rules: list[str],
 ) -> dict[str, Any]:
     """Everything that decides a job's drafts (not how they are produced), JSON-ready."""
     s = settings
@@ -305,7 +305,7 @@ def fingerprint_of(
         "product_ids": options.product_ids,
         "recommend": options.recommend,
         "offer": options.offer.model_dump(mode="json") if options.offer else None,
-        "frequency_cap_days": cap_days,
+        "frequency_rules": rules,
         "limit": options.limit,
         "data_version": deps.shop.version,
         "provider": s.provider,
@@ -326,7 +326,7 @@ def describe_differences(old: dict[str, Any], new: dict[str, Any]) -> str:
     names = {
         "audience": "audience",
         "data_version": "shop data",
-        "frequency_cap_days": "frequency cap",
+        "frequency_rules": "frequency rules",
         "product_ids": "products",
         "link_allowlist": "link allow-list",
     }

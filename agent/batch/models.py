@@ -58,8 +58,15 @@ class BatchOptions(BaseModel):
     backend: Backend = "local"
     ray_address: str | None = None
     resume: bool = False
+    frequency_rules: dict[str, str] | None = Field(
+        default=None,
+        description='Per-channel limits replacing the settings\', e.g. {"sms": "1/30", '
+                    '"email": "off"}.',
+    )
     frequency_cap_days: int | None = Field(
-        default=None, ge=0, description="Override settings.frequency_cap_days (0: no cap)."
+        default=None, ge=0,
+        description="Instead of the frequency rules: skip anyone contacted on any channel in "
+                    "this many days (0: no limit at all).",
     )
     limit: int | None = Field(
         default=None, ge=1, description="Only the first N customers of the audience."
@@ -207,6 +214,9 @@ class BatchSummary(ToolResult):
     drafted: int = Field(description="Drafts in the output (the whole job).")
     drafted_now: int = Field(description="Drafts made by this run.")
     skipped: dict[str, int]
+    frequency_rules: dict[str, int] = Field(
+        default_factory=dict, description="Customers each frequency rule skipped."
+    )
     unknown_ids: list[str] = Field(default_factory=list)
     unknown_id_hints: dict[str, list[str]] = Field(default_factory=dict)
     failed: dict[str, int] = Field(description="Items still failed, by reason.")
@@ -247,7 +257,9 @@ class BatchSummary(ToolResult):
             f"audience: {self.audience} customer(s), {self.eligible} eligible",
             f"drafted:  {self.drafted} ({self.drafted_now} this run, "
             f"{self.drafts_per_second:.1f}/s)",
-            f"skipped:  {sum(self.skipped.values())} ({by_reason(self.skipped)})",
+            f"skipped:  {sum(self.skipped.values())} ({by_reason(self.skipped)})"
+            + (f"; frequency rules: {by_reason(self.frequency_rules)}"
+               if self.frequency_rules else ""),
             f"failed:   {sum(self.failed.values())} ({by_reason(self.failed)})",
             f"guard failures: {self.guard_failures}; model drafts: {self.model_drafts}; "
             f"rewrites rejected: {self.rewrites_rejected}; malformed replies: "

@@ -10,8 +10,8 @@ Order of work:
    order (a saved campaign plan gives each contact's channel and offer) and de-duplicated
    (one message per customer per job); ``limit`` keeps the first N.
 2. **Consent and caps first.** Unknown ids, duplicates, customers without consent for the
-   channel and customers contacted within the frequency cap (``last_contacted_at`` of the
-   profiles against the shop's "as of" time, ``settings.frequency_cap_days``) are skipped
+   channel and customers a frequency rule of the channel blocks at the shop's "as of" time
+   (``settings.frequency_rules``, ``tools.customers.contact_rules``) are skipped
    before anything is drafted, and counted by reason. Nothing is ever drafted for them.
 3. **Checkpoint** (``agent.batch.checkpoint``, which describes the format, the job id and
    resuming). The job's items go into a SQLite checkpoint before the first draft; every
@@ -97,6 +97,7 @@ from agent.batch.models import (
 from agent.loop.trace import TraceWriter, new_run_id
 from agent.settings import Settings
 from tools.copy.drafting import resolve_goal
+from tools.customers.contact_rules import resolve_rules
 from tools.deps import ToolDeps
 from tools.errors import ToolInputError
 from tools.shop.paths import (
@@ -153,15 +154,14 @@ class BatchJob:
         if goal == "recommendations" and not (options.product_ids or options.recommend):
             raise ToolInputError("goal 'recommendations' needs --products or --recommend")
         check_products(deps, options.product_ids)
-        cap_days = (
-            options.frequency_cap_days
-            if options.frequency_cap_days is not None
-            else self.settings.frequency_cap_days
-        )
+        rules = resolve_rules(deps.config.frequency_rules, options.frequency_rules,
+                              options.frequency_cap_days)
         specs, source, described = audience_of(deps, options)
         if options.limit is not None:
             specs = specs[: options.limit]
-        fingerprint = fingerprint_of(self.settings, deps, options, goal, source, cap_days)
+        classified, unknown, by_rule = classify(deps, specs, rules)
+        fingerprint = fingerprint_of(self.settings, deps, options, goal, source,
+                                     [r.label for r in rules])
         job_id = job_id_of(fingerprint)
         self.job_id = job_id
         out = self.out or self.settings.state_dir / "batch" / f"{job_id}.jsonl"
@@ -187,8 +187,9 @@ class BatchJob:
             ckpt = Checkpoint(path)
         try:
             if not resumed:
-                self._create(ckpt, job_id, fingerprint, specs, cap_days, goal)
-            return self._run(ckpt, job_id, goal, described, out, path, resumed, started)
+                self._create(ckpt, job_id, fingerprint, classified, unknown, goal)
+            return self._run(ckpt, job_id, goal, described, out, path, resumed, started,
+                             by_rule)
         finally:
             ckpt.close()
 
@@ -197,12 +198,11 @@ class BatchJob:
         ckpt: Checkpoint,
         job_id: str,
         fingerprint: dict[str, Any],
-        specs: list[ItemSpec],
-        cap_days: int,
+        classified: list[tuple[ItemSpec, str | None]],
+        unknown: list[str],
         goal: str,
     ) -> None:
         deps, options = self.deps, self.options
-        classified, unknown = classify(deps, specs, cap_days)
         items: list[tuple[ItemSpec, str | None]] = []
         for spec, reason in classified:
             if reason is None:
@@ -237,6 +237,7 @@ class BatchJob:
         path: Path,
         resumed: bool,
         started: float,
+        by_rule: dict[str, int],
     ) -> BatchSummary:
         deps, options, settings = self.deps, self.options, self.settings
         todo = ckpt.todo(job_id)
@@ -311,6 +312,7 @@ class BatchJob:
             drafted=counts["drafted"],
             drafted_now=committer.drafted,
             skipped=counts["skipped"],
+            frequency_rules=by_rule,
             unknown_ids=unknown[:MAX_LISTED],
             unknown_id_hints={k: v for k, v in hints.items() if v},
             failed=counts["failed"],

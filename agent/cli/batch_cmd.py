@@ -107,12 +107,12 @@ def register(groups: dict[str, Any]) -> None:
     what.add_argument("--offer-name", metavar="NAME", help="offer name shown in the copy")
     what.add_argument("--discount", type=float, metavar="PCT", help="offer discount in percent")
     what.add_argument("--code", metavar="CODE", help="offer code, e.g. SPRING15")
-    what.add_argument(
-        "--frequency-cap-days",
-        type=int,
-        metavar="DAYS",
-        help="skip customers contacted within DAYS (default: settings, 0: none)",
-    )
+    what.add_argument("--frequency-rules", metavar="CH=N/D,...",
+                      help="per-channel limits replacing the settings', e.g. sms=1/30,email=off "
+                           "(at most 1 SMS in 30 days; no e-mail limit)")
+    what.add_argument("--frequency-cap-days", type=int, metavar="DAYS",
+                      help="instead of the frequency rules: skip anyone contacted on any channel "
+                           "within DAYS (0: no limit at all)")
 
     how = p.add_argument_group("output and execution")
     how.add_argument("--out", type=PathArg("write", "file", "--out"), metavar="FILE",
@@ -194,12 +194,26 @@ def _options(args: argparse.Namespace) -> Any:
             "backend": args.backend,
             "ray_address": args.ray_address,
             "resume": args.resume,
+            "frequency_rules": _rules(args.frequency_rules),
             "frequency_cap_days": args.frequency_cap_days,
             "limit": args.limit,
             "delay_ms": args.delay_ms,
             "progress": not args.json and sys.stderr.isatty(),
         }
     )
+
+
+def _rules(text: str | None) -> dict[str, str] | None:
+    """``sms=1/30,email=off`` as a mapping (None when not given)."""
+    if text is None:
+        return None
+    out: dict[str, str] = {}
+    for part in _split([text]) or []:
+        channel, sep, rule = part.partition("=")
+        if not sep or not channel.strip():
+            raise ValueError(f"--frequency-rules: {part!r} is not CHANNEL=N/D (e.g. sms=1/30)")
+        out[channel.strip()] = rule.strip()
+    return out
 
 
 def _validation_message(exc: ValidationError) -> str:

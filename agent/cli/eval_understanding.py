@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from agent.cli.common import load_settings, print_json, print_table, run_guarded
+from agent.cli.common import PathArg, load_settings, print_json, print_table, run_guarded
 
 
 def register(groups: dict[str, Any]) -> None:
@@ -38,14 +37,14 @@ def register(groups: dict[str, Any]) -> None:
         help="which part of the set to run (default: all)",
     )
     parser.add_argument(
-        "--set", type=Path, default=None, metavar="FILE",
+        "--set", type=PathArg("read", "file", "--set"), default=None, metavar="FILE",
         help="another set in the same JSONL format (default: the shipped set)",
     )  # fmt: skip
     parser.add_argument(
         "--failures", action="store_true", help="also list the items that went wrong"
     )
     parser.add_argument(
-        "--data", type=Path, default=None, metavar="DIR",
+        "--data", type=PathArg("read", "dir", "--data"), default=None, metavar="DIR",
         help="the shop (default: AGENT_DATA_DIR, the demo shop)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")

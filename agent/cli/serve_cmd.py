@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any
 
-from agent.cli.common import fail, load_settings
+from agent.cli.common import PathArg, fail, load_settings
 from agent.settings import API_SCOPES, Settings
 
 # The servers (FastAPI, uvicorn, the MCP SDK, the agent) are imported by the commands that
@@ -41,14 +41,15 @@ def register(groups: dict[str, Any]) -> None:
     serve.add_argument("--host", help="address to bind (default AGENT_API_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default AGENT_API_PORT, 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (default AGENT_API_WORKERS)")
-    serve.add_argument("--data", help="shop data directory (default: AGENT_DATA_DIR or demo)")
+    serve.add_argument("--data", type=PathArg("read", "dir", "--data"), metavar="DIR",
+                       help="shop data directory (default: AGENT_DATA_DIR or demo)")
     serve.set_defaults(func=cmd_serve)
 
     mcp = root.add_parser(
         "mcp",
         help="run the MCP server (stdio, or streamable HTTP with --http)",
         description=(
-            "Serve the eight tools, a customer-profile and a run-trace resource, and the "
+            "Serve the tools, a customer-profile and a run-trace resource, and the "
             "plan_campaign and draft_for_segment prompts over the Model Context Protocol: on "
             "stdin/stdout (for Claude Desktop and other local clients) or, with --http, at "
             "http://HOST:PORT/mcp (keys from AGENT_API_KEYS, required beyond loopback)."
@@ -57,7 +58,8 @@ def register(groups: dict[str, Any]) -> None:
     mcp.add_argument("--http", action="store_true", help="serve streamable HTTP, not stdio")
     mcp.add_argument("--host", help="with --http: address (default AGENT_API_HOST)")
     mcp.add_argument("--port", type=int, help="with --http: port (default AGENT_MCP_PORT, 8001)")
-    mcp.add_argument("--data", help="shop data directory (default: AGENT_DATA_DIR or demo)")
+    mcp.add_argument("--data", type=PathArg("read", "dir", "--data"), metavar="DIR",
+                     help="shop data directory (default: AGENT_DATA_DIR or demo)")
     mcp.set_defaults(func=cmd_mcp)
 
     key = root.add_parser("api-key", help="make an API key for the API and MCP servers")

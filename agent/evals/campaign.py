@@ -24,9 +24,10 @@ ratios' intervals are paired. A T-learner variant of the optimiser is reported b
 
 **Demo shop**: estimated segment x channel uplift against the planted truth
 (``truth/uplift.parquet``, per customer and channel, averaged over each segment as computed
-today): Spearman rank correlation and the overlap of the top-3 pairs, over all cells and over
-cells with at least ``MIN_EXPOSURES`` customers in the randomised campaigns (the rest hold too
-few customers for any estimate to rank them).
+today, at the discount the cell's campaigns gave on average: a cell estimate measures the
+offers it was tested with): Spearman rank correlation and the overlap of the top-3 pairs,
+over all cells and over cells with at least ``MIN_EXPOSURES`` customers in the randomised
+campaigns (the rest hold too few customers for any estimate to rank them).
 """
 
 from __future__ import annotations
@@ -50,19 +51,8 @@ from tools.errors import DataNotFoundError, DataValidationError
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
-HILLSTROM_COLUMNS = (
-    "recency",
-    "history",
-    "mens",
-    "womens",
-    "zip_code",
-    "newbie",
-    "channel",
-    "segment",
-    "visit",
-    "conversion",
-    "spend",
-)
+HILLSTROM_COLUMNS = ("recency", "history", "mens", "womens", "zip_code", "newbie", "channel",
+                     "segment", "visit", "conversion", "spend")
 ARMS = {"No E-Mail": "control", "Mens E-Mail": "mens", "Womens E-Mail": "womens"}
 ARM_NAMES = {"mens": "men's", "womens": "women's"}
 PROPENSITY = 1.0 / 3.0
@@ -128,17 +118,15 @@ def load_hillstrom(path: Path) -> pd.DataFrame:
 
 def hillstrom_features(df: pd.DataFrame) -> pd.DataFrame:
     """Numeric features of the Hillstrom customers."""
-    return pd.DataFrame(
-        {
-            "recency": df["recency"].astype(np.float64),
-            "history": df["history"].astype(np.float64),
-            "mens": df["mens"].astype(np.float64),
-            "womens": df["womens"].astype(np.float64),
-            "newbie": df["newbie"].astype(np.float64),
-            "zip_code": pd.Categorical(df["zip_code"].astype(str)),
-            "channel": pd.Categorical(df["channel"].astype(str)),
-        }
-    )
+    return pd.DataFrame({
+        "recency": df["recency"].astype(np.float64),
+        "history": df["history"].astype(np.float64),
+        "mens": df["mens"].astype(np.float64),
+        "womens": df["womens"].astype(np.float64),
+        "newbie": df["newbie"].astype(np.float64),
+        "zip_code": pd.Categorical(df["zip_code"].astype(str)),
+        "channel": pd.Categorical(df["channel"].astype(str)),
+    })
 
 
 def _spend_uplift(
@@ -168,22 +156,18 @@ def optimizer_policy(uplift: dict[str, FloatArray], budget: int) -> npt.NDArray[
     ranks = pd.Series(best).rank(method="first").to_numpy()
     bins = np.minimum((ranks - 1) * SCORE_BINS // n, SCORE_BINS - 1).astype(np.int64)
     sizes = np.bincount(bins, minlength=SCORE_BINS).astype(np.int64)
-    values = np.array(
-        [[mens[bins == b].mean(), womens[bins == b].mean()] for b in range(SCORE_BINS)]
-    )
+    values = np.array([[mens[bins == b].mean(), womens[bins == b].mean()]
+                       for b in range(SCORE_BINS)])
     problem = AllocationProblem(
-        group_size=sizes,
-        group_segment=[f"bin{b:02d}" for b in range(SCORE_BINS)],
+        group_size=sizes, group_segment=[f"bin{b:02d}" for b in range(SCORE_BINS)],
         cell_group=np.repeat(np.arange(SCORE_BINS), 2),
         cell_channel=["mens", "womens"] * SCORE_BINS,
-        value=values.ravel(),
-        cost=np.ones(2 * SCORE_BINS),
-        budget=float(budget),
+        value=values.ravel(), cost=np.ones(2 * SCORE_BINS), budget=float(budget),
     )
     alloc = solve_allocation(problem)
     policy = np.full(n, "none", dtype=object)
     for b in range(SCORE_BINS):
-        quota = alloc.contacts[2 * b : 2 * b + 2]
+        quota = alloc.contacts[2 * b: 2 * b + 2]
         if quota.sum() == 0:
             continue
         members = np.flatnonzero(bins == b)
@@ -215,7 +199,7 @@ def _bootstrap(terms: dict[str, FloatArray], n_boot: int, seed: int) -> dict[str
     for start in range(0, n_boot, 50):
         idx = rng.integers(0, n, size=(min(50, n_boot - start), n))
         for k, t in terms.items():
-            out[k][start : start + len(idx)] = t[idx].mean(axis=1)
+            out[k][start: start + len(idx)] = t[idx].mean(axis=1)
     return out
 
 
@@ -227,7 +211,7 @@ def evaluate_hillstrom(
     df = load_hillstrom(path)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(df))
-    learn, ev = df.iloc[order[: len(df) // 2]], df.iloc[order[len(df) // 2 :]]
+    learn, ev = df.iloc[order[: len(df) // 2]], df.iloc[order[len(df) // 2:]]
     x_learn, x_eval = hillstrom_features(learn), hillstrom_features(ev)
     n = len(ev)
     budget = int(round(budget_share * n))
@@ -243,7 +227,8 @@ def evaluate_hillstrom(
     policies["mens_email_random"] = {"mens": np.full(n, share), "womens": np.zeros(n)}
     learn_arm = learn["segment"].map(ARMS)
     base = learn.loc[learn_arm == "control", "spend"].mean()
-    better = max(("mens", "womens"), key=lambda a: learn.loc[learn_arm == a, "spend"].mean() - base)
+    better = max(("mens", "womens"),
+                 key=lambda a: learn.loc[learn_arm == a, "spend"].mean() - base)
     tie_break = rng.random(n)
     by_recency = np.lexsort((tie_break, ev["recency"].to_numpy()))
     rule = np.full(n, "none", dtype=object)
@@ -263,8 +248,7 @@ def evaluate_hillstrom(
         k: PolicyValue(
             spend_per_customer=round(float(spend_terms[k].mean()), 4),
             visits_per_customer=round(float(visit_terms[k].mean()), 5),
-            ci=interval(boot_s[k]),
-            visits_ci=interval(boot_v[k]),
+            ci=interval(boot_s[k]), visits_ci=interval(boot_v[k]),
             emailed_share=round(float(sum(p.mean() for p in policies[k].values())), 4),
         )
         for k in policies
@@ -280,9 +264,8 @@ def evaluate_hillstrom(
             spend_difference=round(float(opt - other), 4),
             difference_ci=interval(boot_s["optimizer"] - boot_s[k]),
         )
-    beats = all(
-        values["optimizer"].spend_per_customer > values[k].spend_per_customer for k in ratios
-    )
+    beats = all(values["optimizer"].spend_per_customer > values[k].spend_per_customer
+                for k in ratios)
     notes = [
         f"learning half {len(learn):,}, evaluation half {n:,} customers (seed {seed})",
         f"budget: {budget:,} e-mails ({budget_share:.0%} of the evaluation half)",
@@ -293,15 +276,9 @@ def evaluate_hillstrom(
         "random baselines are evaluated as their expectation over the random draw",
     ]
     return HillstromReport(
-        seed=seed,
-        n_learn=len(learn),
-        n_eval=n,
-        budget_share=budget_share,
-        policies=values,
-        ratios=ratios,
-        beats_every_baseline=beats,
-        seconds=round(time.perf_counter() - start, 2),
-        notes=notes,
+        seed=seed, n_learn=len(learn), n_eval=n, budget_share=budget_share,
+        policies=values, ratios=ratios, beats_every_baseline=beats,
+        seconds=round(time.perf_counter() - start, 2), notes=notes,
     )
 
 
@@ -326,13 +303,11 @@ def repeat_hillstrom(path: Path, seeds: list[int], n_boot: int = 0) -> RepeatSum
         beats += report.beats_every_baseline
     opt = np.array(values["optimizer"])
     return RepeatSummary(
-        splits=len(seeds),
-        seeds=seeds,
+        splits=len(seeds), seeds=seeds,
         mean_spend_per_customer={k: round(float(np.mean(v)), 4) for k, v in values.items()},
         optimizer_wins_share={
             k: round(float(np.mean(opt > np.array(v))), 3)
-            for k, v in values.items()
-            if k != "optimizer"
+            for k, v in values.items() if k != "optimizer"
         },
         optimizer_beats_all_share=round(beats / len(seeds), 3),
     )
@@ -382,13 +357,25 @@ def _agreement(frame: pd.DataFrame, est: str, true: str) -> RankAgreement:
     top_e = label[frame[est].nlargest(3).index].tolist()
     top_t = label[frame[true].nlargest(3).index].tolist()
     rho = spearmanr(frame[est], frame[true]).statistic if len(frame) > 2 else float("nan")
-    return RankAgreement(
-        cells=len(frame),
-        spearman=round(float(rho), 4),
-        top3_estimated=top_e,
-        top3_true=top_t,
-        top3_shared=len(set(top_e) & set(top_t)),
-    )
+    return RankAgreement(cells=len(frame), spearman=round(float(rho), 4), top3_estimated=top_e,
+                         top3_true=top_t, top3_shared=len(set(top_e) & set(top_t)))
+
+
+def true_offer_uplift(truth: pd.DataFrame, discount_pct: float) -> tuple[float, float]:
+    """Mean true conversion and revenue uplift of truth rows at a discount.
+
+    ``truth`` holds ``conversion_uplift``, ``discount_response``, ``baseline_conversion`` and
+    ``typical_basket`` per row; without the last two columns (shops generated before offers
+    had an effect) the message's own uplift is returned.
+    """
+    from tools.shop.demo.world import offer_uplift
+
+    if "discount_response" not in truth.columns or "typical_basket" not in truth.columns:
+        return float(truth["conversion_uplift"].mean()), float(truth["revenue_uplift"].mean())
+    conv = offer_uplift(truth["conversion_uplift"].to_numpy(),
+                        truth["discount_response"].to_numpy(),
+                        truth["baseline_conversion"].to_numpy(), discount_pct)
+    return float(conv.mean()), float((conv * truth["typical_basket"].to_numpy()).mean())
 
 
 def evaluate_demo(data_dir: Path, cache_dir: Path) -> DemoReport:
@@ -410,49 +397,36 @@ def evaluate_demo(data_dir: Path, cache_dir: Path) -> DemoReport:
     model = load_uplift_model(shop, profiles)
     truth = pd.read_parquet(truth_path)
     truth["segment"] = profiles.table["segment"].reindex(truth["customer_id"]).to_numpy()
-    true = truth.groupby(["segment", "channel"])[["conversion_uplift", "revenue_uplift"]].mean()
-    true_conv = {k: float(v) for k, v in true["conversion_uplift"].items()}
-    true_rev = {k: float(v) for k, v in true["revenue_uplift"].items()}
+    people = truth_path.parent / "customers.parquet"
+    if people.is_file():
+        basket = pd.read_parquet(people).set_index("customer_id")["typical_basket"]
+        truth["typical_basket"] = basket.reindex(truth["customer_id"]).to_numpy()
     rows = []
     for est in model.estimates():
         key = (str(est.segment), est.channel)
-        if key not in true_conv:
+        mine = truth[(truth["segment"] == key[0]) & (truth["channel"] == key[1])]
+        if mine.empty:
             continue
-        rows.append(
-            CellComparison(
-                segment=key[0],
-                channel=key[1],
-                exposures=est.n_treatment + est.n_control,
-                estimated_conversion_uplift=round(est.conversion_uplift, 5),
-                true_conversion_uplift=round(true_conv[key], 5),
-                estimated_revenue_uplift=round(est.revenue_uplift, 3),
-                direct_revenue_uplift=round(est.direct_revenue_uplift, 3),
-                true_revenue_uplift=round(true_rev[key], 3),
-            )
-        )
+        true_conv, true_rev = true_offer_uplift(mine, est.measured_discount_pct)
+        rows.append(CellComparison(
+            segment=key[0], channel=key[1], exposures=est.n_treatment + est.n_control,
+            estimated_conversion_uplift=round(est.conversion_uplift, 5),
+            true_conversion_uplift=round(true_conv, 5),
+            estimated_revenue_uplift=round(est.revenue_uplift, 3),
+            direct_revenue_uplift=round(est.direct_revenue_uplift, 3),
+            true_revenue_uplift=round(true_rev, 3),
+        ))
     frame = pd.DataFrame([r.model_dump() for r in rows])
-    subsets = {
-        "all_cells": frame,
-        "estimable_cells": frame[frame["exposures"] >= MIN_EXPOSURES].reset_index(drop=True),
-    }
-    rev = {
-        k: _agreement(f, "estimated_revenue_uplift", "true_revenue_uplift")
-        for k, f in subsets.items()
-    }
-    conv = {
-        k: _agreement(f, "estimated_conversion_uplift", "true_conversion_uplift")
-        for k, f in subsets.items()
-    }
-    direct = {
-        k: _agreement(f, "direct_revenue_uplift", "true_revenue_uplift") for k, f in subsets.items()
-    }
+    subsets = {"all_cells": frame,
+               "estimable_cells": frame[frame["exposures"] >= MIN_EXPOSURES].reset_index(drop=True)}
+    rev = {k: _agreement(f, "estimated_revenue_uplift", "true_revenue_uplift")
+           for k, f in subsets.items()}
+    conv = {k: _agreement(f, "estimated_conversion_uplift", "true_conversion_uplift")
+            for k, f in subsets.items()}
+    direct = {k: _agreement(f, "direct_revenue_uplift", "true_revenue_uplift")
+              for k, f in subsets.items()}
     return DemoReport(
-        data_dir=str(data_dir),
-        min_exposures=MIN_EXPOSURES,
-        revenue=rev,
-        conversion=conv,
-        direct_revenue=direct,
-        accepted=rev["estimable_cells"].top3_shared >= 2,
-        cells=rows,
+        data_dir=str(data_dir), min_exposures=MIN_EXPOSURES, revenue=rev, conversion=conv,
+        direct_revenue=direct, accepted=rev["estimable_cells"].top3_shared >= 2, cells=rows,
         seconds=round(time.perf_counter() - start, 2),
     )

@@ -136,10 +136,34 @@ def _recommend(lang: str, r: Any) -> str:
     return "\n".join(lines)
 
 
+def _plan_left(lang: str, plan: Any) -> str:
+    """Why money is left, from the plan's typed binding constraints (empty when it is spent)."""
+    binding = [b for b in getattr(plan, "binding", []) or [] if b.kind != "budget"]
+    if not binding or not getattr(plan, "budget_left", 0):
+        return ""
+    channels = " / ".join(getattr(plan, "channel_costs", {}) or []) or "-"
+    rules = "; ".join(f"{label}: {n:,}" for label, n in
+                      (getattr(plan, "excluded_by_rule", {}) or {}).items())
+    reasons = []
+    for b in binding:
+        values: dict[str, object] = {"count": f"{b.count:,}"}
+        if b.kind == "consent":
+            values["channels"] = channels
+        elif b.kind == "frequency":
+            values["rules"] = rules or say(lang, "none")
+        elif b.kind == "capacity":
+            values["channel"] = b.detail.split(" ", 1)[0]
+        reasons.append(say(lang, f"binding_{b.kind}", **values))
+    return say(lang, "plan_left", left=f"{_money(plan.budget_left)} {plan.currency}",
+               reasons=say(lang, "plan_left_and").join(reasons))
+
+
 def _plan(lang: str, plan: Any, args: dict[str, Any]) -> str:
     rows = list(plan.rows)
     if not rows:
-        return say(lang, "plan_empty", message=plan.message or plan.summary())
+        left = _plan_left(lang, plan)
+        empty = say(lang, "plan_empty", message=plan.message or plan.summary())
+        return f"{empty}\n{left}" if left else empty
     lines = [
         say(
             lang,
@@ -177,10 +201,23 @@ def _plan(lang: str, plan: Any, args: dict[str, Any]) -> str:
             message=plan.message,
         )
     )
-    if plan.marginal_return is not None:
-        lines.append(say(lang, "plan_margin", margin=f"{plan.marginal_return:.4g}"))
-    if plan.marginal_note:
-        lines.append(plan.marginal_note[0].upper() + plan.marginal_note[1:] + ".")
+    left = _plan_left(lang, plan)
+    if left:
+        lines.append(left)
+    else:
+        if plan.marginal_return is not None:
+            lines.append(say(lang, "plan_margin", margin=f"{plan.marginal_return:.4g}"))
+        if plan.marginal_note:
+            lines.append(plan.marginal_note[0].upper() + plan.marginal_note[1:] + ".")
+    holdout = list(getattr(plan, "holdout", []) or [])
+    if holdout and getattr(plan, "mde_pts", None) is not None:
+        lines.append(say(lang, "plan_holdout", holdout=f"{len(holdout):,}",
+                         share=f"{plan.holdout_share:.0%}", seed=plan.seed,
+                         mde=f"{plan.mde_pts:.1f}", power=f"{plan.mde_power:.0%}",
+                         plan_id=plan.plan_id))
+        weak = sum(1 for r in rows if not getattr(r, "learnable", True))
+        if weak:
+            lines.append(say(lang, "plan_power", weak=weak, cells=len(rows)))
     audit = getattr(plan, "fairness", None)
     if audit is not None:
         lines.append(audit.summary())

@@ -15,15 +15,17 @@ and file names only, never the draft text.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.ui import views
+from agent.ui import readout, views
 
 if TYPE_CHECKING:
     from agent.loop.runner import AgentRunner
@@ -163,6 +165,9 @@ class AppCallbacks:
             "run_md": views.run_info(final, seconds),
         }
         out.update(self.panels_for(final))
+        plan = views.latest_artifact(final, "optimize_campaign")
+        if plan is not None:
+            sess.plan_id = str(views.field(plan, "plan_id", default="")) or None
         if final.drafts:
             sess.drafts = views.add_drafts(sess.drafts, final.drafts, run_id=final.run_id)
             first_new = sess.drafts[len(sess.drafts) - len(final.drafts)].key
@@ -189,6 +194,8 @@ class AppCallbacks:
             out["plan_plot"] = views.plan_chart(plan)
             out["whatif_plot"] = views.what_if_chart(plan)
             out["plan_df"] = views.plan_table(plan)
+            out["holdout_md"] = readout.holdout_summary(plan)
+            out["power_df"] = readout.power_table(plan)
         return out
 
     def reset(self, sess: views.SessionView) -> UIValues:
@@ -211,6 +218,8 @@ class AppCallbacks:
             "plan_plot": None,
             "whatif_plot": None,
             "plan_df": views.plan_table(None),
+            "holdout_md": readout.holdout_summary(None),
+            "power_df": readout.power_table(None),
         }
 
     # -- drafts -------------------------------------------------------------------------------
@@ -330,6 +339,52 @@ class AppCallbacks:
             "csv_file": update(value=str(paths[0]), visible=True),
             "jsonl_file": update(value=str(paths[1]), visible=True),
         }
+
+    # -- plan: assignment out, results in -----------------------------------------------------
+
+    def export_assignment(self, fmt: str, sess: views.SessionView) -> UIValues:
+        """Write the session's latest plan's assignment (CSV or Parquet) for download."""
+        from tools.registry import call_tool
+
+        hidden = update(value=None, visible=False)
+        if not sess.plan_id:
+            return {"assignment_md": readout.NO_PLAN, "assignment_file": hidden}
+        try:
+            export = call_tool(self.runner.deps, "export_assignment",
+                               {"plan_id": sess.plan_id, "format": fmt})
+        except Exception as exc:
+            logger.exception("assignment export failed (plan %s)", sess.plan_id)
+            return {"assignment_md": views.friendly_error(exc), "assignment_file": hidden}
+        return {"assignment_md": readout.export_note(export),
+                "assignment_file": update(value=str(export.path), visible=True)}
+
+    def read_out(self, upload: Any, sess: views.SessionView) -> UIValues:
+        """Read an uploaded results file out against the session's latest plan."""
+        from tools.registry import call_tool
+
+        if not sess.plan_id:
+            return {"readout_md": readout.NO_PLAN}
+        path = str(upload or "")
+        if not path:
+            return {"readout_md": "_Choose a results file first._"}
+        # The upload lives in Gradio's cache; the tools read only inside the allowed folders.
+        target = self.settings.state_dir / "uploads" / readout.upload_name(
+            sess.plan_id, Path(path).name)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            result = call_tool(self.runner.deps, "read_out_campaign",
+                               {"plan_id": sess.plan_id, "results_path": str(target)})
+        except Exception as exc:
+            if type(exc).__name__ == "ToolInputError":  # a bad file: the message says why
+                logger.info("read-out refused (plan %s): %s", sess.plan_id, exc)
+            else:
+                logger.exception("read-out failed (plan %s)", sess.plan_id)
+            return {"readout_md": views.friendly_error(exc), "readout_df":
+                    readout.readout_table(None), "readout_plot": None}
+        return {"readout_md": readout.readout_summary(result),
+                "readout_df": readout.readout_table(result),
+                "readout_plot": readout.readout_chart(result)}
 
     # -- helpers ------------------------------------------------------------------------------
 

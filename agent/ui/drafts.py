@@ -70,10 +70,11 @@ class DraftItem:
 
 @dataclass
 class SessionView:
-    """Everything one browser session owns: its agent session id and its drafts."""
+    """Everything one browser session owns: its agent session id, drafts and latest plan."""
 
     session_id: str
     drafts: list[DraftItem] = dc_field(default_factory=list)
+    plan_id: str | None = None
 
 
 def guard_passed(draft: Any) -> bool:

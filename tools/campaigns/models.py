@@ -48,6 +48,10 @@ class CampaignDeps(Protocol):
         """Uplift estimates from past randomised campaigns."""
         ...
 
+    def reload_shop(self) -> None:
+        """Reload the shop and what was built from it after its campaigns were written."""
+        ...
+
 
 class ChannelCost(Strict):
     """A channel the plan may use and what one message on it costs."""
@@ -71,7 +75,9 @@ class OfferOption(Strict):
         description="Discount in percent (read from the name if omitted).",
     )
     cost_per_conversion: float = Field(
-        default=0.0, ge=0, description="Cost paid for each converting customer (e.g. a gift)."
+        default=0.0, ge=0,
+        description="Cost paid for each converting customer (e.g. a gift; free shipping "
+                    "defaults to the average shipping fee).",
     )
     cost_share_of_revenue: float = Field(
         default=0.0,
@@ -82,14 +88,34 @@ class OfferOption(Strict):
 
 
 class PlanRow(BaseModel):
-    """Contacts for one segment on one channel with one offer, and what they should bring."""
+    """Contacts for one segment on one channel with one offer, and what they should bring.
+
+    ``contacts`` are messaged; ``holdout`` more customers of the same cell, drawn at random
+    from the chosen ones, are not (the read-out measures the cell's lift against them).
+    """
 
     segment: str
     channel: str
     offer: str
+    discount_pct: float = 0.0
     contacts: int
+    holdout: int = 0
     reachable: int
     cost: float
+    cost_per_contact: float = Field(default=0.0, description="Message plus expected offer cost.")
+    baseline_conversion_pts: float = Field(
+        default=0.0, description="Expected conversion of the holdout (no message), in points."
+    )
+    mde_pts: float | None = Field(
+        default=None,
+        description="Smallest conversion lift (points) the read-out detects at 80% power and "
+                    "alpha 0.05 against this cell's holdout; None without a holdout.",
+    )
+    learnable: bool = Field(
+        default=False,
+        description="Whether some possible lift would show against the holdout (else the "
+                    "cell is too small to learn anything).",
+    )
     conversion_uplift_pts: float
     conversion_uplift_ci_pts: tuple[float, float]
     incremental_conversions: float
@@ -125,13 +151,28 @@ class WhatIfPoint(BaseModel):
 
 
 class SelectedContact(BaseModel):
-    """One customer the plan contacts, on which channel, with which offer."""
+    """One customer the plan contacts (or holds out), on which channel, with which offer."""
 
     customer_id: str
     segment: str
     channel: str
     offer: str
     score: float = Field(description="Individual expected uplift in the goal's unit.")
+    discount_pct: float = 0.0
+    group: Literal["treatment", "holdout"] = "treatment"
+
+
+BindingKind = Literal[
+    "budget", "audience", "consent", "frequency", "capacity", "no_positive_uplift", "shares"
+]
+
+
+class BindingConstraint(BaseModel):
+    """Why the plan stops where it does: one limit and how many customers it concerns."""
+
+    kind: BindingKind
+    count: int = Field(description="Customers (or messages, for capacity) it concerns.")
+    detail: str
 
 
 class SolverInfo(BaseModel):
@@ -168,12 +209,38 @@ class CampaignPlan(ToolResult):
     fairness: FairnessAudit | None = Field(
         default=None, description="Selection by gender and age band (four-fifths rule)."
     )
+    plan_id: str = Field(default="", description="Id to export the assignment or read it out.")
+    channel_costs: dict[str, float] = Field(
+        default_factory=dict, description="Cost of one message per channel of the plan."
+    )
+    seed: int = Field(default=0, description="Seed of the random holdout (and exploration).")
+    holdout_share: float = Field(default=0.0, description="Share of every cell held out.")
+    holdout: list[SelectedContact] = Field(
+        default_factory=list, description="Customers held out at random (not messaged)."
+    )
+    exploration: str = "none"
+    excluded_by_rule: dict[str, int] = Field(
+        default_factory=dict,
+        description="Consented customer x channel pairs each frequency rule blocks now.",
+    )
+    budget_left: float = 0.0
+    binding: list[BindingConstraint] = Field(
+        default_factory=list, description="What limits the plan when money is left."
+    )
+    mde_pts: float | None = Field(
+        default=None, description="MDE of the whole plan (all cells pooled), in points."
+    )
+    mde_power: float = Field(default=0.8, description="Power the MDEs are computed at.")
+    mde_alpha: float = Field(default=0.05, description="Two-sided significance level of the MDEs.")
+    warnings: list[str] = Field(default_factory=list)
+    saved_to: str | None = None
 
     def for_model(self) -> dict[str, object]:
-        """The plan without the full id list (its size and a few ids instead)."""
-        data = self.model_dump(mode="json", exclude={"selected"})
+        """The plan without the full id lists (their sizes and a few ids instead)."""
+        data = self.model_dump(mode="json", exclude={"selected", "holdout"})
         data["selected_count"] = len(self.selected)
         data["selected_sample_ids"] = [s.customer_id for s in self.selected[:IDS_FOR_MODEL]]
+        data["holdout_count"] = len(self.holdout)
         return data
 
     def summary(self) -> str:

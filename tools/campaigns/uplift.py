@@ -9,10 +9,17 @@ model** per channel (``tools.campaigns.learners``) that ranks customers inside a
 A campaign with no control group (e.g. imported data) gives no uplift estimate; it is listed
 in ``UpliftModel.campaigns_without_control`` and said in ``notes``.
 
-Segments are the customers' segments *today* (``profiles.table``), not at the time of each
-campaign; profiles also describe customers after the campaigns, so features carry a little
-of the campaigns' own effect. Both are acceptable for ranking; the cell numbers the budget
-uses are differences between randomised groups of the same customers' segments.
+Segments are the customers' segments *today*, computed for each campaign without the
+customer's own purchases inside that campaign's window (``campaign_segments``). A
+conversion is a purchase: with the plain segment of today, a lapsed customer who converted
+is no longer lapsed, so converters would leave the lapsed segments (their measured uplift
+falls toward zero) and crowd the active ones (theirs inflates), more so in the treated group.
+Without the window's purchases the segment no longer depends on the random assignment, and
+a cell's number stays a difference between randomised groups. (On the demo this cuts the
+plan's errors on the active segments by half or more: see ``agent eval campaign --data``.)
+Exposures joined by a read-out record the segment each customer had when the plan was made
+and count there. The individual models' features are today's profiles (they carry a little
+of the campaigns' own effect; acceptable for ranking).
 """
 
 from __future__ import annotations
@@ -35,31 +42,30 @@ from tools.campaigns.learners import (
 from tools.campaigns.uplift_stats import (
     METRICS,
     Z95,
+    DiscountEffects,
     attach_order_value,
     combine_strata,
+    fit_discount_effects,
     pre_period_covariates,
     regression_adjust,
     shrink,
     stratum_stats,
 )
+from tools.customers.churn import build_orders, profile_as_of, segments_from_orders
 
 if TYPE_CHECKING:
     from tools.customers.profiles import ProfileStore
     from tools.shop.store import ShopData
 
-__all__ = [
-    "Z95",
-    "GoalMetric",
-    "UpliftEstimate",
-    "UpliftModel",
-    "build_uplift_model",
-    "load_uplift_model",
-]
+__all__ = ["Z95", "GoalMetric", "UpliftEstimate", "UpliftModel", "build_uplift_model",
+           "load_uplift_model"]
 
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 GoalMetric = Literal["conversions", "revenue"]
+#: Pseudo customers pulling a cell's measured treated conversion toward baseline + lift.
+TREATED_PRIOR_N = 50.0
 
 
 class UpliftEstimate(BaseModel):
@@ -90,11 +96,22 @@ class UpliftEstimate(BaseModel):
     measured_discount_pct: float
     measured: bool = True
     note: str = ""
+    treated_rate: float | None = None
 
     @property
     def treated_conversion(self) -> float:
-        """Expected conversion rate of a contacted customer."""
-        return max(0.0, self.baseline_conversion + self.conversion_uplift)
+        """Expected conversion rate of a contacted customer (what offer costs scale with).
+
+        The measured conversion of the cell's messaged customers where there is one (large
+        groups measure it far more precisely than the lift, which also needs the small
+        control group), pulled toward baseline + lift with ``TREATED_PRIOR_N`` pseudo
+        customers; else baseline + lift.
+        """
+        model = max(0.0, self.baseline_conversion + self.conversion_uplift)
+        if self.treated_rate is None or not np.isfinite(self.treated_rate):
+            return model
+        n = float(self.n_treatment)
+        return max(0.0, (n * self.treated_rate + TREATED_PRIOR_N * model) / (n + TREATED_PRIOR_N))
 
 
 # ------------------------------------------------------------------------ the model
@@ -134,6 +151,8 @@ def _row_to_estimate(row: pd.Series, level: str, note: str = "") -> UpliftEstima
         raw_revenue_uplift=raw("rev_raw"),
         shrinkage=float(row.get("conv_shrink", 0.0)),
         baseline_conversion=float(row["conv_base"]),
+        treated_rate=(float(row["conv_treated"]) if "conv_treated" in row.index
+                      and np.isfinite(row["conv_treated"]) else None),
         measured_discount_pct=float(row["discount"]),
         measured=int(row["n_t"]) > 0,
         note=note,
@@ -150,8 +169,15 @@ class UpliftModel:
         features: pd.DataFrame,
         campaigns_without_control: list[str],
         notes: list[str],
+        discounts: DiscountEffects | None = None,
+        discount_mix: dict[tuple[str, str], float] | None = None,
     ) -> None:
         self.cells = cells
+        #: What each discount adds to the conversion uplift, pooled over every cell (offers
+        #: never measured on a segment x channel are placed with it).
+        self.discounts = discounts or DiscountEffects({}, (0.0, float("nan")))
+        #: The mean discount effect of each segment x channel's measured offers.
+        self.discount_mix = discount_mix or {}
         self.channel_models = channel_models
         self.features = features
         self.campaigns_without_control = campaigns_without_control
@@ -161,9 +187,7 @@ class UpliftModel:
             level: {
                 tuple(row[k] for k in LEVEL_KEYS[level]): _row_to_estimate(row, level)
                 for _, row in frame.iterrows()
-            }
-            if len(frame)
-            else {}
+            } if len(frame) else {}
             for level, frame in cells.items()
         }
 
@@ -189,33 +213,34 @@ class UpliftModel:
     ) -> UpliftEstimate | None:
         """The uplift of contacting ``segment`` on ``channel`` with an offer of ``discount_pct``.
 
-        Falls back to the channel's average for a segment never measured on it. For a
-        discount never measured on the channel, the conversion uplift is the measured one and
-        the treated revenue is rescaled by (1 - discount) / (1 - measured discount), and the
-        estimate's note says so. None when the channel has no randomised campaign at all.
+        Falls back to the channel's average for a segment never measured on it. A discount
+        never measured on the segment x channel moves the segment x channel's uplift by what
+        that discount adds over the mix of discounts it was measured with (``discounts``,
+        pooled over every cell: measured levels, lines between them, a slope beyond them);
+        its interval widens by that effect's uncertainty, orders keep their measured value,
+        and the estimate's note says so. None when the channel has no randomised campaign.
         """
         base = self.channel_estimate(channel)
         if base is None:
             return None
         est = self._est.get("segment_channel", {}).get((segment, channel))
         if est is None:
-            est = base.model_copy(
-                update={
-                    "segment": segment,
-                    "measured": False,
-                    "raw_conversion_uplift": None,
-                    "raw_revenue_uplift": None,
-                    "shrinkage": 1.0,
-                    "note": f"no {segment} customer was in a randomised {channel} campaign; "
-                    f"the {channel} average is used",
-                }
-            )
+            est = base.model_copy(update={
+                "segment": segment, "measured": False, "raw_conversion_uplift": None,
+                "treated_rate": None,
+                "raw_revenue_uplift": None, "shrinkage": 1.0,
+                "note": f"no {segment} customer was in a randomised {channel} campaign; "
+                        f"the {channel} average is used",
+            })
         if discount_pct is None:
             return est
         offer = self._est.get("offer", {}).get((segment, channel, float(discount_pct)))
         if offer is not None:
             return offer
-        return _rescale_discount(est, float(discount_pct))
+        mix = self.discount_mix.get((segment, channel))
+        if mix is None:
+            mix = self.discounts.effect(est.measured_discount_pct)[0]
+        return _extrapolate_discount(est, float(discount_pct), self.discounts, mix)
 
     def score(
         self, customer_ids: list[str], channel: str, metric: GoalMetric, cell_uplift: float
@@ -253,25 +278,39 @@ class UpliftModel:
         return self._score_cache[key]
 
 
-def _rescale_discount(est: UpliftEstimate, discount: float) -> UpliftEstimate:
+def _extrapolate_discount(
+    est: UpliftEstimate, discount: float, effects: DiscountEffects, mix: float
+) -> UpliftEstimate:
     measured = est.measured_discount_pct
-    if abs(discount - measured) < 1e-9:
+    if abs(discount - measured) < 1e-9 and discount not in effects.levels:
         return est.model_copy(update={"discount_pct": discount})
-    factor = (1 - discount / 100) / max(1 - measured / 100, 1e-9)
-    note = (
-        f"a {discount:g}% offer was never measured on {est.channel}; assumed to convert like "
-        f"the measured offers (avg {measured:.0f}% off), with orders worth their own price"
-    )
-    lo, hi = est.revenue_ci
-    return est.model_copy(
-        update={
-            "discount_pct": discount,
-            "revenue_per_order": est.revenue_per_order * factor,
-            "revenue_uplift": est.revenue_uplift * factor,
-            "revenue_ci": (min(lo * factor, hi * factor), max(lo * factor, hi * factor)),
-            "note": "; ".join(n for n in (est.note, note) if n),
-        }
-    )
+    effect, effect_se = effects.effect(discount)
+    conv = est.conversion_uplift + effect - mix
+    lo, hi = est.conversion_ci
+    se = float(np.hypot((hi - lo) / (2 * Z95), effect_se))
+    offer = f"a {discount:g}% offer" if discount else "a message without a discount"
+    if discount in effects.levels:
+        how = "placed by what that discount added in other segments and channels"
+    elif effects.levels and min(effects.levels) < discount < max(effects.levels):
+        how = "placed between the discounts measured in other segments and channels"
+    elif len(effects.levels) > 1:
+        how = (f"extrapolated from the measured discounts at {effects.slope[0] * 100:+.2f} pts "
+               "conversion per discount point")
+    else:
+        how = f"assumed to convert like the measured offers (avg {measured:.0f}% off)"
+    note = f"{offer} was never measured on {est.channel} for {est.segment}; {how}"
+    rpo = est.revenue_per_order
+    r_lo, r_hi = est.revenue_ci
+    r_se = float(np.hypot((r_hi - r_lo) / (2 * Z95), effect_se * rpo))
+    return est.model_copy(update={
+        "discount_pct": discount,
+        "conversion_uplift": conv,
+        "conversion_ci": (conv - Z95 * se, conv + Z95 * se),
+        "revenue_uplift": conv * rpo,
+        "revenue_ci": (conv * rpo - Z95 * r_se, conv * rpo + Z95 * r_se),
+        "note": "; ".join(n for n in (est.note, note) if n),
+        "treated_rate": None,
+    })
 
 
 def build_uplift_model(
@@ -293,6 +332,10 @@ def build_uplift_model(
         learner: the individual model (see ``tools.campaigns.learners``).
         events: the events table; when given, outcomes are regression-adjusted for
             pre-period purchases (CUPED), which narrows the intervals.
+
+    Returns:
+        The model. An exposure row with a ``segment`` counts in that segment (see
+        ``campaign_segments``); one without, in its customer's segment of ``segments``.
     """
     notes: list[str] = []
     exp = exposures.merge(
@@ -307,8 +350,13 @@ def build_uplift_model(
             "happened anyway)"
         )
     exp = exp[~exp["campaign_id"].isin(no_control) & exp["customer_id"].isin(segments.index)]
+    today = segments.reindex(exp["customer_id"]).to_numpy()
+    if "segment" in exp.columns:
+        planned = exp["segment"].astype(object).to_numpy()
+        known = pd.notna(planned) & (planned != "")
+        today = np.where(known, planned, today)
     exp = exp.assign(
-        segment=segments.reindex(exp["customer_id"]).to_numpy(),
+        segment=today,
         converted=exp["converted"].astype(np.float64),
         revenue=exp["revenue"].astype(np.float64),
         discount_pct=exp["discount_pct"].astype(np.float64),
@@ -323,14 +371,14 @@ def build_uplift_model(
     cell_rows = exp
     if events is not None and len(events):
         cell_rows = regression_adjust(exp, pre_period_covariates(exp, events))
-
     def cells_of(keys: list[str]) -> pd.DataFrame:
         out = combine_strata(stratum_stats(cell_rows, keys), keys)
-        if cell_rows is not exp:  # baselines from the unadjusted outcomes
-            raw = combine_strata(stratum_stats(exp, keys), keys).set_index(keys)["conv_base"]
-            out["conv_base"] = raw.reindex(
-                pd.MultiIndex.from_frame(out[keys]) if len(keys) > 1 else pd.Index(out[keys[0]])
-            ).to_numpy()
+        if cell_rows is not exp:  # conversion rates from the unadjusted outcomes
+            raw = combine_strata(stratum_stats(exp, keys), keys).set_index(keys)
+            idx = (pd.MultiIndex.from_frame(out[keys]) if len(keys) > 1
+                   else pd.Index(out[keys[0]]))
+            for col in ("conv_base", "conv_treated"):
+                out[col] = raw[col].reindex(idx).to_numpy()
         return out
 
     top = cells_of(["channel"])
@@ -344,11 +392,16 @@ def build_uplift_model(
         sc, exp, ["segment", "channel"], cells["channel"], ["channel"]
     )
     off_keys = ["segment", "channel", "discount_pct"]
-    off = shrink(
-        cells_of(off_keys),
-        cells["segment_channel"],
-        ["segment", "channel"],
-    )
+    raw_offers = cells_of(off_keys)
+    effects = fit_discount_effects(raw_offers)
+    mix = _discount_mix(raw_offers, effects)
+    off = shrink(raw_offers, _offer_parents(raw_offers, cells["segment_channel"], effects, mix),
+                 off_keys, group_keys=["segment", "channel"])
+    # Without a message nobody sees the offer: an offer cell's baseline is its segment x
+    # channel's (all campaigns), not the few control customers of one discount.
+    parent_base = cells["segment_channel"].set_index(["segment", "channel"])["conv_base"]
+    off["conv_base"] = parent_base.reindex(pd.MultiIndex.from_frame(off[["segment", "channel"]])
+                                           ).to_numpy()
     cells["offer"] = attach_order_value(
         off, exp, off_keys, cells["segment_channel"], ["segment", "channel"]
     )
@@ -358,22 +411,88 @@ def build_uplift_model(
         notes.extend(model_notes)
     logger.info(
         "uplift: %d segment x channel cells from %d exposures; individual models for %s",
-        len(sc),
-        len(exp),
-        ", ".join(models) or "no channel",
+        len(sc), len(exp), ", ".join(models) or "no channel",
     )
-    return UpliftModel(
-        cells, models, features if features is not None else pd.DataFrame(), no_control, notes
-    )
+    return UpliftModel(cells, models, features if features is not None else pd.DataFrame(),
+                       no_control, notes, effects, mix)
+
+
+def _discount_mix(offers: pd.DataFrame, effects: DiscountEffects) -> dict[tuple[str, str], float]:
+    """Each segment x channel's mean discount effect over its offers (weights: treated)."""
+    out: dict[tuple[str, str], float] = {}
+    for (seg, ch), rows in offers.groupby(["segment", "channel"], observed=True):
+        w = rows["n_t"].to_numpy(np.float64)
+        e = np.array([effects.effect(float(d))[0] for d in rows["discount_pct"]])
+        out[(str(seg), str(ch))] = float((w * e).sum() / w.sum()) if w.sum() else 0.0
+    return out
+
+
+def _offer_parents(
+    offers: pd.DataFrame, parent: pd.DataFrame, effects: DiscountEffects,
+    mix: dict[tuple[str, str], float],
+) -> pd.DataFrame:
+    """Each offer cell's parent: its segment x channel, moved by its discount's effect."""
+    keys = ["segment", "channel"]
+    par = parent.set_index(keys)
+    idx = pd.MultiIndex.from_frame(offers[keys])
+    move = np.array([
+        effects.effect(float(d))[0] - mix.get((str(s), str(c)), 0.0)
+        for s, c, d in zip(offers["segment"], offers["channel"], offers["discount_pct"],
+                           strict=True)
+    ])
+    out = offers[[*keys, "discount_pct"]].copy()
+    for m in METRICS:
+        scale = 1.0 if m == "conv" else par["aov"].reindex(idx).to_numpy(np.float64)
+        out[f"{m}_est"] = par[f"{m}_est"].reindex(idx).to_numpy() + move * scale
+        out[f"{m}_se_post"] = par[f"{m}_se_post"].reindex(idx).to_numpy()
+    return out
+
+
+def campaign_segments(shop: ShopData, today: pd.Series) -> pd.Series:
+    """Each exposure's segment: today's, without the customer's purchases in that campaign.
+
+    Aligned with ``shop.exposures`` rows. An exposure that records its ``segment`` (a
+    read-out's) keeps it; a campaign whose window holds none of its customers' purchases
+    (one sent after the shop's "as of" time, say) leaves ``today``'s segment.
+    """
+    exposures = shop.exposures
+    out = today.reindex(exposures["customer_id"]).to_numpy().astype(object)
+    if "segment" in exposures.columns:
+        planned = exposures["segment"].astype(object).to_numpy()
+        recorded = pd.notna(planned) & (planned != "")
+        out = np.where(recorded, planned, out)
+    else:
+        recorded = np.zeros(len(exposures), dtype=bool)
+    as_of = profile_as_of(shop)
+    orders = build_orders(shop.events[shop.events["timestamp"] <= as_of])
+    ends = {str(k): v for k, v in zip(shop.campaigns["campaign_id"], shop.campaigns["end_at"],
+                                      strict=True)}
+    for key, where in exposures.groupby("campaign_id", sort=True).indices.items():
+        cid = str(key)
+        pos = where[~recorded[where]]
+        if not len(pos) or cid not in ends:
+            continue
+        rows = exposures.iloc[pos]
+        window = rows[["customer_id", "sent_at"]].drop_duplicates("customer_id")
+        mine = orders.merge(window, on="customer_id", how="left")
+        inside = mine["sent_at"].notna() & (mine["ts"] >= mine["sent_at"]) & (
+            mine["ts"] <= ends[cid])
+        if not inside.any():
+            continue
+        seg = segments_from_orders(mine.loc[~inside, ["customer_id", "ts", "value"]],
+                                   today.index, as_of)
+        out[pos] = seg.reindex(rows["customer_id"]).to_numpy()
+    return pd.Series(out, index=exposures.index, dtype=object)
 
 
 def load_uplift_model(shop: ShopData, profiles: ProfileStore) -> UpliftModel:
     """Uplift estimates and individual models from the shop's randomised campaigns."""
-    table = profiles.table
+    return shop_uplift_model(shop, profiles.table)
+
+
+def shop_uplift_model(shop: ShopData, table: pd.DataFrame) -> UpliftModel:
+    """``load_uplift_model`` from a profile table (each exposure in its campaign's segment)."""
+    exposures = shop.exposures.assign(segment=campaign_segments(shop, table["segment"]))
     return build_uplift_model(
-        shop.exposures,
-        shop.campaigns,
-        table["segment"],
-        profile_features(table),
-        events=shop.events,
+        exposures, shop.campaigns, table["segment"], profile_features(table), events=shop.events,
     )

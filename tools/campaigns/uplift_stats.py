@@ -3,10 +3,11 @@
 **Differences**: the incremental conversion rate and revenue per contact of a cell are the
 treatment mean minus the control mean, computed *within each campaign* first (campaigns hold
 out different shares, so pooling raw rows would mix baselines) and averaged over the cell's
-campaigns, weighted by treated contacts. The standard error is Welch's (unequal variances),
-``sqrt(s_t^2 / n_t + s_c^2 / n_c)``; intervals are normal 95% intervals. A cell's sample
-variances are first pulled toward its campaign's variance with the weight of ten pseudo
-observations, so a small cell with no conversion does not claim zero variance.
+campaigns, weighted by effective sample size ``n_t n_c / (n_t + n_c)``. The standard error
+is Welch's (unequal variances), ``sqrt(s_t^2 / n_t + s_c^2 / n_c)``; intervals are normal 95%
+intervals. A cell's sample variances are first pulled toward its campaign's variance with the
+weight of ten pseudo observations, so a small cell with no conversion does not claim zero
+variance.
 
 **CUPED** (regression adjustment): before differencing, each outcome loses the part that the
 customer's purchases in the 90 and 365 days *before* the message predict (per campaign, both
@@ -30,6 +31,7 @@ comparison.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -53,11 +55,9 @@ def stratum_stats(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         rev_mean=("revenue", "mean"),
         rev_var=("revenue", "var"),
     ).reset_index()
-    camp = (
-        frame.groupby(["campaign_id", "group"], observed=True)
-        .agg(conv_pvar=("converted", "var"), rev_pvar=("revenue", "var"))
-        .reset_index()
-    )
+    camp = frame.groupby(["campaign_id", "group"], observed=True).agg(
+        conv_pvar=("converted", "var"), rev_pvar=("revenue", "var")
+    ).reset_index()
     stats = stats.merge(camp, on=["campaign_id", "group"], how="left")
     n = stats["n"].astype(np.float64)
     for m in METRICS:
@@ -65,10 +65,8 @@ def stratum_stats(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         prior = stats[f"{m}_pvar"].fillna(0.0) * VARIANCE_PRIOR_N
         stats[f"{m}_var"] = (sample + prior) / (n - 1).clip(lower=0).add(VARIANCE_PRIOR_N)
     wide = stats.pivot_table(
-        index=[*keys, "campaign_id"],
-        columns="group",
-        values=["n", "conv_mean", "conv_var", "rev_mean", "rev_var"],
-        observed=True,
+        index=[*keys, "campaign_id"], columns="group",
+        values=["n", "conv_mean", "conv_var", "rev_mean", "rev_var"], observed=True,
     )
     wide.columns = ["_".join(str(part) for part in col) for col in wide.columns]
     needed = [f"n_{g}" for g in ("treatment", "control")]
@@ -82,9 +80,15 @@ def stratum_stats(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def combine_strata(strata: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Average per-campaign differences over a cell's campaigns, weighted by treated count."""
+    """Average per-campaign differences over a cell's campaigns, weighted by sample size.
+
+    A campaign's weight is its effective sample size ``n_t n_c / (n_t + n_c)`` (the inverse
+    of a difference's variance when the arms' variances are alike), so a plan read-out with
+    many messaged customers but a small holdout counts for what its holdout can tell.
+    """
     s = strata.copy()
-    s["w"] = s["n_treatment"] / s.groupby(keys, observed=True)["n_treatment"].transform("sum")
+    ess = s["n_treatment"] * s["n_control"] / (s["n_treatment"] + s["n_control"])
+    s["w"] = ess / ess.groupby([s[k] for k in keys], observed=True).transform("sum")
     for m in METRICS:
         s[f"{m}_d"] = s[f"{m}_mean_treatment"] - s[f"{m}_mean_control"]
         var = s[f"{m}_var_treatment"] / s["n_treatment"] + s[f"{m}_var_control"] / s["n_control"]
@@ -94,14 +98,12 @@ def combine_strata(strata: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         s[f"{m}_wt"] = s["w"] * s[f"{m}_mean_treatment"]
     s["disc_w"] = s["w"] * s["discount_pct"]
     g = s.groupby(keys, observed=True)
-    out = pd.DataFrame(
-        {
-            "n_t": g["n_treatment"].sum().astype(np.int64),
-            "n_c": g["n_control"].sum().astype(np.int64),
-            "campaigns": g["campaign_id"].agg(lambda c: sorted(set(c))),
-            "discount": g["disc_w"].sum(),
-        }
-    )
+    out = pd.DataFrame({
+        "n_t": g["n_treatment"].sum().astype(np.int64),
+        "n_c": g["n_control"].sum().astype(np.int64),
+        "campaigns": g["campaign_id"].agg(lambda c: sorted(set(c))),
+        "discount": g["disc_w"].sum(),
+    })
     for m in METRICS:
         out[f"{m}_raw"] = g[f"{m}_wd"].sum()
         out[f"{m}_se"] = np.sqrt(g[f"{m}_wv"].sum())
@@ -131,16 +133,22 @@ def dersimonian_laird_tau2(y: FloatArray, se: FloatArray, parent: npt.NDArray[An
     return max(0.0, (q - df) / denom) if denom > 0 else 0.0
 
 
-def shrink(cells: pd.DataFrame, parent: pd.DataFrame, parent_keys: list[str]) -> pd.DataFrame:
+def shrink(
+    cells: pd.DataFrame, parent: pd.DataFrame, parent_keys: list[str],
+    group_keys: list[str] | None = None,
+) -> pd.DataFrame:
     """Pull each cell's estimate toward its parent's (empirical Bayes, see module docstring).
 
     ``cells`` and ``parent`` hold ``{m}_raw`` (or ``{m}_est``) and ``{m}_se`` per metric.
+    ``tau^2`` is estimated from the cells' deviations from their parents, pooled within
+    ``group_keys`` (default: the parent keys); offer cells use their segment x channel as the
+    group and a discount-adjusted parent per cell.
     """
     out = cells.copy()
     par = parent.set_index(parent_keys)
-    key = (
-        pd.MultiIndex.from_frame(out[parent_keys]) if len(parent_keys) > 1 else out[parent_keys[0]]
-    )
+    key = pd.MultiIndex.from_frame(out[parent_keys]) if len(parent_keys) > 1 else out[
+        parent_keys[0]]
+    groups = group_keys or parent_keys
     for m in METRICS:
         est_col = f"{m}_est" if f"{m}_est" in par.columns else f"{m}_raw"
         se_col = f"{m}_se_post" if f"{m}_se_post" in par.columns else f"{m}_se"
@@ -148,8 +156,8 @@ def shrink(cells: pd.DataFrame, parent: pd.DataFrame, parent_keys: list[str]) ->
         p_se = par[se_col].reindex(key).to_numpy(np.float64)
         y = out[f"{m}_raw"].to_numpy(np.float64)
         se = out[f"{m}_se"].to_numpy(np.float64)
-        parent_id = out.groupby(parent_keys, observed=True).ngroup().to_numpy()
-        tau2 = dersimonian_laird_tau2(y, se, parent_id)
+        parent_id = out.groupby(groups, observed=True).ngroup().to_numpy()
+        tau2 = dersimonian_laird_tau2(y - p_est, se, parent_id)
         var = se**2
         b = np.where(var + tau2 > 0, var / np.maximum(var + tau2, 1e-300), 1.0)
         b = np.where(np.isfinite(se), b, 1.0)
@@ -160,15 +168,99 @@ def shrink(cells: pd.DataFrame, parent: pd.DataFrame, parent_keys: list[str]) ->
     return out
 
 
+@dataclass(frozen=True)
+class DiscountEffects:
+    """What each discount level adds to a message's conversion uplift, pooled over cells.
+
+    ``levels`` maps each measured discount (percent) to its effect and standard error,
+    relative to the first (lowest) level; ``slope`` is the effect per discount point of a
+    weighted line through them, used beyond the measured range (0 when one level only).
+    """
+
+    levels: dict[float, tuple[float, float]]
+    slope: tuple[float, float]
+
+    def effect(self, discount: float) -> tuple[float, float]:
+        """The effect of ``discount`` and its standard error.
+
+        A measured level gives its own; between two measured levels the line between them;
+        outside the measured range the nearest level plus ``slope`` times the distance.
+        """
+        if not self.levels:
+            return 0.0, 0.0
+        if discount in self.levels:
+            return self.levels[discount]
+        known = sorted(self.levels)
+        below = [d for d in known if d < discount]
+        above = [d for d in known if d > discount]
+        if below and above:
+            lo, hi = below[-1], above[0]
+            t = (discount - lo) / (hi - lo)
+            (e_lo, s_lo), (e_hi, s_hi) = self.levels[lo], self.levels[hi]
+            return (1 - t) * e_lo + t * e_hi, float(np.hypot((1 - t) * s_lo, t * s_hi))
+        near = below[-1] if below else above[0]
+        e, se = self.levels[near]
+        beta, beta_se = self.slope
+        gap = discount - near
+        extra = abs(gap) * beta_se if np.isfinite(beta_se) else 0.0
+        return e + beta * gap, float(np.hypot(se, extra))
+
+
+def fit_discount_effects(offers: pd.DataFrame) -> DiscountEffects:
+    """Discount-level effects from offer cells: weighted least squares with cell fixed effects.
+
+    Each offer cell's raw conversion uplift (weight ``1 / se^2``) = its segment x channel's
+    own level + the effect of its discount. Only segment x channel cells measured at two or
+    more discounts tell the levels apart; a level measured nowhere else is left out. The
+    line through the levels (for extrapolation) is a weighted fit of effect on discount; a
+    falling line (noise: a deeper discount does not make a message less persuasive) counts
+    as flat.
+    """
+    if offers.empty:
+        return DiscountEffects({}, (0.0, float("nan")))
+    frame = offers[np.isfinite(offers["conv_se"]) & (offers["conv_se"] > 0)
+                   & np.isfinite(offers["conv_raw"])].copy()
+    frame["cell"] = frame["segment"].astype(str) + "|" + frame["channel"].astype(str)
+    multi = frame.groupby("cell")["discount_pct"].transform("nunique") > 1
+    frame = frame[multi]
+    levels = sorted(float(d) for d in frame["discount_pct"].unique())
+    if len(levels) < 2:
+        only = sorted(float(d) for d in offers["discount_pct"].unique())
+        return DiscountEffects(dict.fromkeys(only[:1], (0.0, 0.0)), (0.0, float("nan")))
+    cells = sorted(frame["cell"].unique())
+    x = np.zeros((len(frame), len(cells) + len(levels) - 1))
+    cell_pos = {c: i for i, c in enumerate(cells)}
+    for row, (cell, d) in enumerate(zip(frame["cell"], frame["discount_pct"], strict=True)):
+        x[row, cell_pos[cell]] = 1.0
+        k = levels.index(float(d))
+        if k > 0:
+            x[row, len(cells) + k - 1] = 1.0
+    w = 1.0 / frame["conv_se"].to_numpy(np.float64) ** 2
+    y = frame["conv_raw"].to_numpy(np.float64)
+    xw = x * np.sqrt(w)[:, None]
+    coef, *_ = np.linalg.lstsq(xw, y * np.sqrt(w), rcond=None)
+    cov = np.linalg.pinv(xw.T @ xw)
+    eff = {levels[0]: (0.0, 0.0)}
+    for k, d in enumerate(levels[1:]):
+        j = len(cells) + k
+        eff[d] = (float(coef[j]), float(np.sqrt(max(cov[j, j], 0.0))))
+    d_arr = np.array(levels)
+    e_arr = np.array([eff[d][0] for d in levels])
+    w_arr = 1.0 / np.maximum(np.array([eff[d][1] for d in levels]), 1e-4) ** 2
+    dc = d_arr - (w_arr * d_arr).sum() / w_arr.sum()
+    sxx = float((w_arr * dc * dc).sum())
+    beta = float((w_arr * dc * (e_arr - (w_arr * e_arr).sum() / w_arr.sum())).sum() / sxx)
+    beta_se = float(np.sqrt(1.0 / sxx)) if len(levels) > 2 else float(
+        np.hypot(eff[levels[1]][1], 0.0) / (levels[1] - levels[0]))
+    return DiscountEffects(eff, (max(beta, 0.0), beta_se))
+
+
 ORDER_PRIOR_N = 10.0
 
 
 def attach_order_value(
-    cells: pd.DataFrame,
-    raw: pd.DataFrame,
-    keys: list[str],
-    parent: pd.DataFrame | None = None,
-    parent_keys: list[str] | None = None,
+    cells: pd.DataFrame, raw: pd.DataFrame, keys: list[str],
+    parent: pd.DataFrame | None = None, parent_keys: list[str] | None = None,
 ) -> pd.DataFrame:
     """Add revenue per converting order and the two-part revenue uplift to ``cells``.
 
@@ -188,11 +280,8 @@ def attach_order_value(
         aov_se = np.sqrt(var / np.maximum(orders, 1))
     else:
         par = parent.set_index(parent_keys)
-        key = (
-            pd.MultiIndex.from_frame(out[parent_keys])
-            if len(parent_keys) > 1
-            else pd.Index(out[parent_keys[0]])
-        )
+        key = (pd.MultiIndex.from_frame(out[parent_keys]) if len(parent_keys) > 1
+               else pd.Index(out[parent_keys[0]]))
         p_aov = par["aov"].reindex(key).to_numpy(np.float64)
         p_var = par["aov_var"].reindex(key).to_numpy(np.float64)
         aov = (total + ORDER_PRIOR_N * p_aov) / (orders + ORDER_PRIOR_N)
@@ -218,8 +307,7 @@ def pre_period_covariates(exposures: pd.DataFrame, events: pd.DataFrame) -> pd.D
     buys = events.loc[events["event_type"] == "purchase", ["customer_id", "timestamp"]]
     buys = buys.assign(
         value=(events.loc[buys.index, "quantity"] * events.loc[buys.index, "unit_price"]).astype(
-            np.float64
-        )
+            np.float64)
     )
     exp = exposures[["customer_id", "sent_at"]].reset_index(drop=True)
     exp = exp.assign(row=np.arange(len(exp)))
@@ -253,3 +341,5 @@ def regression_adjust(exp: pd.DataFrame, covariates: pd.DataFrame) -> pd.DataFra
             theta, *_ = np.linalg.lstsq(xc, y - y.mean(), rcond=None)
             exp.loc[idx, col] = y - xc @ theta
     return exp
+
+

@@ -279,6 +279,31 @@ def profile_as_of(shop: ShopData) -> pd.Timestamp:
     return pd.Timestamp("1970-01-01", tz="UTC")
 
 
+def _rfm_grid(
+    recency: pd.Series, freq: pd.Series, spend: pd.Series, idx: pd.Index
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """RFM segment per customer (the module's grid), and the buyers' R, F and M scores."""
+    buyers = freq > 0
+    r = _quintile(-recency[buyers])
+    f = _quintile(freq[buyers].astype("float64"))
+    m = _quintile(spend[buyers])
+    fm = np.floor((f + m) / 2 + 0.5).astype("int64")
+    grid = np.array(_SEGMENT_GRID, dtype=object)
+    segment = pd.Series("prospects", index=idx, dtype=object)
+    segment[buyers] = grid[r.to_numpy() - 1, fm.to_numpy() - 1]
+    return segment, r, f, m
+
+
+def segments_from_orders(orders: pd.DataFrame, idx: pd.Index, as_of: pd.Timestamp) -> pd.Series:
+    """Each customer's RFM segment at ``as_of`` from orders (``build_orders``) up to then."""
+    orders = orders[orders["ts"] <= as_of]
+    og = orders.groupby("customer_id")
+    freq = og.size().reindex(idx, fill_value=0).astype("int64")
+    spend = og["value"].sum().reindex(idx, fill_value=0.0)
+    recency = _days(as_of - og["ts"].max().reindex(idx))
+    return _rfm_grid(recency, freq, spend, idx)[0]
+
+
 def _quintile(values: pd.Series) -> pd.Series:
     """Scores 1-5 by rank, ties at their lowest position."""
     rank = values.rank(method="min").to_numpy()
@@ -376,14 +401,7 @@ def build_profile_table(shop: ShopData) -> tuple[pd.DataFrame, dict[str, Any]]:
     freq = og.size().reindex(idx, fill_value=0).astype("int64")
     spend = og["value"].sum().reindex(idx, fill_value=0.0)
     recency = _days(as_of - last)
-    buyers = freq > 0
-    r = _quintile(-recency[buyers])
-    f = _quintile(freq[buyers].astype("float64"))
-    m = _quintile(spend[buyers])
-    fm = np.floor((f + m) / 2 + 0.5).astype("int64")
-    grid = np.array(_SEGMENT_GRID, dtype=object)
-    segment = pd.Series("prospects", index=idx, dtype=object)
-    segment[buyers] = grid[r.to_numpy() - 1, fm.to_numpy() - 1]
+    segment, r, f, m = _rfm_grid(recency, freq, spend, idx)
 
     # Interests: category and brand shares of weighted interactions.
     ev = events[["customer_id", "product_id", "event_type"]]

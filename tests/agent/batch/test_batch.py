@@ -53,14 +53,14 @@ def read_lines(path: Path, shop: Any) -> list[dict[str, Any]]:
     return lines
 
 
-def recently_contacted(shop: Any, days: int) -> set[str]:
-    """Customers sent a campaign message within ``days`` of the shop's as-of time."""
+def recently_contacted(shop: Any, channel: str, most: int, days: int) -> set[str]:
+    """Customers sent ``most`` or more messages on ``channel`` in the ``days`` before as-of."""
     as_of = pd.Timestamp(shop.meta["as_of"])
-    sent = shop.exposures[
-        (shop.exposures["group"] == "treatment") & (shop.exposures["sent_at"] <= as_of)
-    ]
-    last = sent.groupby("customer_id")["sent_at"].max()
-    return set(last[as_of - last < pd.Timedelta(days=days)].index)
+    sent = shop.exposures.merge(shop.campaigns[["campaign_id", "channel"]])
+    sent = sent[(sent["group"] == "treatment") & (sent["channel"] == channel)
+                & (sent["sent_at"] <= as_of) & (sent["sent_at"] > as_of - pd.Timedelta(days=days))]
+    counts = sent.groupby("customer_id").size()
+    return set(counts[counts >= most].index)
 
 
 def cli_env(state_dir: Path) -> dict[str, str]:
@@ -100,12 +100,12 @@ def test_consent_and_frequency_cap_are_applied_before_drafting(
     audience = profiles.index[profiles["segment"].isin(segments)]
     customers = shop.customers.set_index("customer_id")
     no_consent = {c for c in audience if not customers.loc[c, "consent_email"]}
-    capped = recently_contacted(shop, demo_settings.frequency_cap_days) & (
-        set(audience) - no_consent
-    )
+    # The e-mail rule (at most 2 in 7 days) skips those e-mailed twice this week.
+    capped = recently_contacted(shop, "email", 2, 7) & (set(audience) - no_consent)
     expected = set(audience) - no_consent - capped
     assert summary.skipped["no_consent"] == len(no_consent) > 0
     assert summary.skipped["frequency_cap"] == len(capped) > 0
+    assert summary.frequency_rules == {"email: at most 2 messages in 7 days": len(capped)}
     lines = read_lines(out, shop)
     assert {x["customer_id"] for x in lines} == expected
     assert summary.drafted == len(lines) == len(expected)
@@ -118,6 +118,26 @@ def test_consent_and_frequency_cap_are_applied_before_drafting(
     assert [d.customer_id for d in drafts] == [x["customer_id"] for x in lines]
     rows = pd.read_csv(tmp_path / "drafts.csv", dtype=str)
     assert rows["customer_id"].tolist() == [x["customer_id"] for x in lines]
+
+
+def test_sms_batch_for_3000_ids_drafts_everyone_consented_outside_the_sms_rule(
+    demo_settings: Any, demo_deps: Any, shop: Any, tmp_path: Path
+) -> None:
+    ids = shop.customers["customer_id"].tolist()[:3000]
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(ids) + "\n", encoding="utf-8")
+    out = tmp_path / "sms.jsonl"
+    summary = run_batch(demo_settings, BatchOptions(ids_path=ids_file, channel="sms", out=out),
+                        demo_deps, origin="operator")
+    customers = shop.customers.set_index("customer_id")
+    consented = {c for c in ids if customers.loc[c, "consent_sms"]}
+    capped = recently_contacted(shop, "sms", 1, 14) & consented
+    drafted = {x["customer_id"] for x in read_lines(out, shop)}
+    assert drafted == consented - capped
+    assert summary.drafted == len(drafted) > 1000
+    assert summary.skipped["frequency_cap"] == len(capped) > 0
+    assert summary.frequency_rules == {"sms: at most 1 message in 14 days": len(capped)}
+    assert summary.skipped["no_consent"] == len(ids) - len(consented)
 
 
 def test_cli_json_summary_is_the_last_line_and_the_trace_has_an_event_per_item(
@@ -367,7 +387,7 @@ def test_a_saved_campaign_plan_drafts_each_contact_on_its_channel_with_its_offer
     from tools.campaigns.optimize import optimize_campaign
 
     plan = optimize_campaign(
-        demo_deps, budget=60.0, offers=[OfferOption(name="no offer"), OfferOption(name="15% off")]
+        demo_deps, budget=600.0, offers=[OfferOption(name="no offer"), OfferOption(name="15% off")]
     ).model_dump(mode="json")
     planned = {s["customer_id"]: s for s in plan["selected"]}
     assert {s["offer"] for s in planned.values()} == {"no offer", "15% off"}

@@ -30,6 +30,8 @@ CLI_PATHS: dict[tuple[str, str], tuple[str, str]] = {
     ("batch", "--ids"): ("read", "file"),
     ("batch", "--out"): ("write", "file"),
     ("batch", "--plan"): ("read", "file"),
+    ("campaign export", "--out"): ("write", "file"),
+    ("campaign results", "file"): ("read", "file"),
     ("data check", "dir"): ("read", "dir"),
     ("data demo", "--out"): ("write", "dir"),
     ("data export", "--also"): ("read", "dir"),
@@ -44,6 +46,11 @@ CLI_PATHS: dict[tuple[str, str], tuple[str, str]] = {
     ("eval campaign", "--data"): ("read", "dir"),
     ("eval campaign", "--hillstrom"): ("read", "file"),
     ("eval injections", "--attacks"): ("read", "file"),
+    ("eval loop", "--data"): ("read", "dir"),
+    ("eval understanding", "--data"): ("read", "dir"),
+    ("eval understanding", "--set"): ("read", "file"),
+    ("mcp", "--data"): ("read", "dir"),
+    ("serve", "--data"): ("read", "dir"),
     ("eval injections", "--data"): ("read", "dir"),
     ("eval recommend", "--data"): ("read", "dir"),
     ("eval search", "--path"): ("read", "dir"),
@@ -187,16 +194,31 @@ def test_a_disk_error_while_writing_is_one_clear_line(
 # --------------------------------------------------------------------------- remote paths
 
 
-def test_no_tool_takes_a_path_from_the_model() -> None:
-    """A tool argument is chosen by the model: none may name a file (or it must be confined)."""
-    from tools.registry import args_model, load_tool_functions
+#: The tools whose argument names a file: each confines it like any remote path.
+CONFINED_TOOL_PATHS = {"export_assignment.path", "read_out_campaign.results_path"}
+
+
+def test_a_tool_takes_a_path_from_the_model_only_confined(outside: Path) -> None:
+    """A tool argument is chosen by the model: a file it names stays in the allowed dirs."""
+    from tools.deps import ToolDeps
+    from tools.registry import args_model, call_tool, load_tool_functions
 
     pathish = []
     for name, func in load_tool_functions().items():
         for field, info in args_model(func).model_fields.items():
             if info.annotation is Path or field.endswith(("path", "file", "dir")):
                 pathish.append(f"{name}.{field}")
-    assert pathish == []
+    assert set(pathish) == CONFINED_TOOL_PATHS
+    deps = ToolDeps(Settings().tool_config())
+    (outside / "results.csv").write_text("customer_id,converted,revenue\n", encoding="utf-8")
+    for call in (
+        ("export_assignment", {"plan_id": "P1a2b3c4d5e", "path": str(outside / "a.csv")}),
+        ("read_out_campaign", {"plan_id": "P1a2b3c4d5e",
+                               "results_path": str(outside / "results.csv")}),
+    ):
+        with pytest.raises(PathNotAllowedError, match="outside the allowed directories"):
+            call_tool(deps, *call)
+    assert not (outside / "a.csv").exists()
 
 
 def _remote_settings(tmp_path: Path) -> Settings:

@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -84,6 +85,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
         pytest.skip(f"chromium not found at {CHROMIUM} (make chromium installs it)")
     pytest.importorskip("playwright.sync_api")
     state = tmp_path_factory.mktemp("app-state")
+    # A copy of the demo shop: reading campaign results out joins them to the shop's files.
+    shop = state / "shop"
+    shutil.copytree(DEMO_DIR, shop)
     shared_cache = ROOT / ".state" / "browser-test-cache"
     shared_cache.mkdir(parents=True, exist_ok=True)
     (state / "cache").symlink_to(shared_cache, target_is_directory=True)
@@ -94,7 +98,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
             "AGENT_UI_HOST": "127.0.0.1",
             "AGENT_UI_PORT": str(port),
             "AGENT_STATE_DIR": str(state),
-            "AGENT_DATA_DIR": str(DEMO_DIR),
+            "AGENT_DATA_DIR": str(shop),
             "AGENT_PROVIDER": "offline",
             "GRADIO_ANALYTICS_ENABLED": "False",
             "ANONYMIZED_TELEMETRY": "False",
@@ -268,6 +272,36 @@ def test_marketer_flow_in_the_browser_with_isolated_sessions(browser: Any, app: 
     assert page.locator("#plan-summary", has_text="Expected incremental revenue").count() == 1
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOTS / "plan_chart.png"), full_page=True)
+
+    # Every plan keeps a holdout: export who gets what, upload the results, read them out.
+    page.wait_for_selector("#holdout-summary:has-text('of every cell, seed 0')")
+    plan_id = page.locator("#holdout-summary code").first.inner_text().strip()
+    assert plan_id.startswith("P"), plan_id
+    page.click("#export-assignment-csv")
+    page.wait_for_selector("#assignment-note:has-text('Message the')")
+    href = page.locator("#assignment-file a[href]").first.get_attribute("href")
+    assignment = list(csv.DictReader(io.StringIO(
+        context.request.get(_absolute(app_url, href)).text())))
+    groups = {row["group"] for row in assignment}
+    assert groups == {"treatment", "holdout"} and {r["plan_id"] for r in assignment} == {plan_id}
+    results = app.log.parent / "results.csv"
+    with results.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["customer_id", "converted", "revenue"])
+        for n, row in enumerate(assignment):
+            # Messaged customers convert one in five, held-out ones one in twenty.
+            hit = n % (5 if row["group"] == "treatment" else 20) == 0
+            writer.writerow([row["customer_id"], "yes" if hit else "no", "80" if hit else "0"])
+    page.set_input_files("#results-upload input[type='file']", str(results))
+    page.wait_for_timeout(500)  # the upload settles before the button reads it
+    page.click("#read-out")
+    page.wait_for_selector(f"#readout-summary:has-text('Read-out of plan {plan_id}')",
+                           timeout=ANSWER_MS)
+    assert page.locator("#readout-summary", has_text="Joined the shop as K").count() == 1
+    assert page.locator("#readout-table .virtual-row").count() >= 1
+    page.wait_for_selector("#readout-chart img")
+    page.locator("#readout-summary").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "plan_readout.png"), full_page=True)
 
     # A second browser session sees none of this: empty chat, empty drafts.
     other, page2 = _open(browser, app_url)

@@ -66,13 +66,9 @@ def random_problem(rng: np.random.Generator, shares: bool, capacity: bool) -> Al
     value = rng.normal(1.0, 1.5, k).round(2)
     cost = rng.choice([0.5, 1.0, 1.5, 2.0], k)
     problem = AllocationProblem(
-        group_size=sizes.astype(np.int64),
-        group_segment=segments,
-        cell_group=np.array(cell_group, dtype=np.int64),
-        cell_channel=channels,
-        value=value,
-        cost=cost,
-        budget=float(rng.choice([1.0, 2.5, 4.0, 6.0])),
+        group_size=sizes.astype(np.int64), group_segment=segments,
+        cell_group=np.array(cell_group, dtype=np.int64), cell_channel=channels,
+        value=value, cost=cost, budget=float(rng.choice([1.0, 2.5, 4.0, 6.0])),
     )
     if capacity:
         problem.capacity = {"email": int(rng.integers(0, 4))}
@@ -104,15 +100,9 @@ def test_brute_force_covers_binding_share_and_capacity_constraints() -> None:
     binding = {"min": 0, "max": 0, "cap": 0, "infeasible": 0}
     for seed in range(60):
         problem = random_problem(np.random.default_rng(seed), seed % 3 != 0, seed % 2 == 0)
-        loose = AllocationProblem(
-            problem.group_size,
-            problem.group_segment,
-            problem.cell_group,
-            problem.cell_channel,
-            problem.value,
-            problem.cost,
-            problem.budget,
-        )
+        loose = AllocationProblem(problem.group_size, problem.group_segment, problem.cell_group,
+                                  problem.cell_channel, problem.value, problem.cost,
+                                  problem.budget)
         free, tight = brute_force(loose), brute_force(problem)
         if tight is None:
             binding["infeasible"] += 1
@@ -124,13 +114,9 @@ def test_brute_force_covers_binding_share_and_capacity_constraints() -> None:
 
 def test_min_share_forces_spend_on_a_segment_with_low_value() -> None:
     problem = AllocationProblem(
-        group_size=np.array([10, 10]),
-        group_segment=["good", "poor"],
-        cell_group=np.array([0, 1]),
-        cell_channel=["email", "email"],
-        value=np.array([3.0, -0.5]),
-        cost=np.array([1.0, 1.0]),
-        budget=10.0,
+        group_size=np.array([10, 10]), group_segment=["good", "poor"],
+        cell_group=np.array([0, 1]), cell_channel=["email", "email"],
+        value=np.array([3.0, -0.5]), cost=np.array([1.0, 1.0]), budget=10.0,
         min_share={"poor": 0.3},
     )
     alloc = solve_allocation(problem)
@@ -139,13 +125,9 @@ def test_min_share_forces_spend_on_a_segment_with_low_value() -> None:
 
 def test_infeasible_min_share_names_the_segment() -> None:
     problem = AllocationProblem(
-        group_size=np.array([10, 2]),
-        group_segment=["a", "b"],
-        cell_group=np.array([0, 1]),
-        cell_channel=["email", "email"],
-        value=np.array([1.0, 1.0]),
-        cost=np.array([1.0, 1.0]),
-        budget=10.0,
+        group_size=np.array([10, 2]), group_segment=["a", "b"],
+        cell_group=np.array([0, 1]), cell_channel=["email", "email"],
+        value=np.array([1.0, 1.0]), cost=np.array([1.0, 1.0]), budget=10.0,
         min_share={"b": 0.5},
     )
     with pytest.raises(InfeasibleAllocationError) as err:
@@ -156,15 +138,10 @@ def test_infeasible_min_share_names_the_segment() -> None:
 
 def test_capacity_conflicting_with_min_share_names_capacity() -> None:
     problem = AllocationProblem(
-        group_size=np.array([10, 10]),
-        group_segment=["a", "b"],
-        cell_group=np.array([0, 1]),
-        cell_channel=["email", "sms"],
-        value=np.array([1.0, 1.0]),
-        cost=np.array([1.0, 1.0]),
-        budget=10.0,
-        capacity={"sms": 1},
-        min_share={"b": 0.5},
+        group_size=np.array([10, 10]), group_segment=["a", "b"],
+        cell_group=np.array([0, 1]), cell_channel=["email", "sms"],
+        value=np.array([1.0, 1.0]), cost=np.array([1.0, 1.0]), budget=10.0,
+        capacity={"sms": 1}, min_share={"b": 0.5},
     )
     with pytest.raises(InfeasibleAllocationError) as err:
         solve_allocation(problem)
@@ -174,13 +151,9 @@ def test_capacity_conflicting_with_min_share_names_capacity() -> None:
 def test_greedy_is_beaten_when_the_cheap_message_uses_up_the_customer() -> None:
     # One customer group; push is cheap but weak, email dear but strong.
     problem = AllocationProblem(
-        group_size=np.array([10]),
-        group_segment=["a"],
-        cell_group=np.array([0, 0]),
-        cell_channel=["push", "email"],
-        value=np.array([0.1, 2.0]),
-        cost=np.array([0.01, 1.0]),
-        budget=10.0,
+        group_size=np.array([10]), group_segment=["a"],
+        cell_group=np.array([0, 0]), cell_channel=["push", "email"],
+        value=np.array([0.1, 2.0]), cost=np.array([0.01, 1.0]), budget=10.0,
     )
     exact, greedy = solve_allocation(problem), greedy_allocation(problem)
     assert exact.contacts.tolist() == [0, 10]
@@ -191,18 +164,10 @@ def test_greedy_is_beaten_when_the_cheap_message_uses_up_the_customer() -> None:
 
 SEGS = ("loyal", "at_risk", "lost", "champions")
 TRUE_CONV = {  # true conversion uplift by segment x channel
-    ("loyal", "email"): 0.08,
-    ("loyal", "sms"): 0.01,
-    ("loyal", "push"): 0.02,
-    ("at_risk", "email"): 0.02,
-    ("at_risk", "sms"): 0.09,
-    ("at_risk", "push"): 0.0,
-    ("lost", "email"): 0.0,
-    ("lost", "sms"): 0.0,
-    ("lost", "push"): 0.0,
-    ("champions", "email"): 0.04,
-    ("champions", "sms"): 0.02,
-    ("champions", "push"): 0.06,
+    ("loyal", "email"): 0.08, ("loyal", "sms"): 0.01, ("loyal", "push"): 0.02,
+    ("at_risk", "email"): 0.02, ("at_risk", "sms"): 0.09, ("at_risk", "push"): 0.0,
+    ("lost", "email"): 0.0, ("lost", "sms"): 0.0, ("lost", "push"): 0.0,
+    ("champions", "email"): 0.04, ("champions", "sms"): 0.02, ("champions", "push"): 0.06,
 }
 
 
@@ -239,52 +204,46 @@ def make_shop(n: int = 3000, seed: int = 7) -> tuple[Any, StubProfiles]:
     as_of = pd.Timestamp("2026-06-30T23:59:59Z")
     ids = [f"C{i:05d}" for i in range(1, n + 1)]
     seg = rng.choice(SEGS, n, p=[0.35, 0.3, 0.2, 0.15])
-    table = pd.DataFrame(
-        {
-            "segment": seg,
-            "recency_days": rng.integers(1, 300, n).astype(float),
-            "frequency": rng.integers(1, 20, n),
-            "monetary": rng.gamma(2, 150, n),
-            "churn_risk": rng.random(n),
-            "expected_value_90d": rng.gamma(2, 30, n),
-            "top_category": "toys",
-            "top_categories": [["toys", "books"]] * n,
-            "language": rng.choice(["en", "zh"], n),
-            "city": "Springfield",
-            "gender": "unknown",
-            "age": 40,
-            "consent_email": rng.random(n) < 0.8,
-            "consent_sms": rng.random(n) < 0.5,
-            "consent_push": rng.random(n) < 0.6,
-            "last_contacted_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
-            .mask(pd.Series(rng.random(n) < 0.1), as_of - pd.Timedelta(days=2))
-            .to_numpy(),
-            "price_band": rng.choice(["budget", "mid", "premium"], n),
-        },
-        index=pd.Index(ids, name="customer_id"),
-    )
-    campaigns = pd.DataFrame(
-        {
-            "campaign_id": ["K001", "K002", "K003", "K004"],
-            "name": ["Mail", "Text", "Push", "Now"],
-            "channel": ["email", "sms", "push", "email"],
-            "offer": ["10% off toys", "10% off toys", "10% off toys", "15% off books"],
-            "discount_pct": [10.0, 10.0, 10.0, 15.0],
-            "start_at": pd.to_datetime(
-                ["2026-01-01", "2026-02-01", "2026-03-01", "2026-06-25"], utc=True
-            ),
-            "end_at": pd.to_datetime(
-                ["2026-01-15", "2026-02-15", "2026-03-15", "2026-07-15"], utc=True
-            ),
-            "cost_per_contact": [0.05, 0.09, 0.01, 0.05],
-            "target_categories": [["toys"], ["toys"], ["toys"], ["books"]],
-            "target_segments": [[], [], [], ["loyal"]],
-            "description": [""] * 4,
-        }
-    )
-    rows = []
+    recent = rng.random(n) < 0.1  # e-mailed three days ago (K005, no control group)
+    table = pd.DataFrame({
+        "segment": seg,
+        "recency_days": rng.integers(1, 300, n).astype(float),
+        "frequency": rng.integers(1, 20, n),
+        "monetary": rng.gamma(2, 150, n),
+        "churn_risk": rng.random(n),
+        "expected_value_90d": rng.gamma(2, 30, n),
+        "top_category": "toys",
+        "top_categories": [["toys", "books"]] * n,
+        "language": rng.choice(["en", "zh"], n),
+        "city": "Springfield",
+        "gender": "unknown",
+        "age": 40,
+        "consent_email": rng.random(n) < 0.8,
+        "consent_sms": rng.random(n) < 0.5,
+        "consent_push": rng.random(n) < 0.6,
+        "last_contacted_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
+        .mask(pd.Series(recent), as_of - pd.Timedelta(days=3)).to_numpy(),
+        "price_band": rng.choice(["budget", "mid", "premium"], n),
+    }, index=pd.Index(ids, name="customer_id"))
+    campaigns = pd.DataFrame({
+        "campaign_id": ["K001", "K002", "K003", "K004", "K005"],
+        "name": ["Mail", "Text", "Push", "Now", "News"],
+        "channel": ["email", "sms", "push", "email", "email"],
+        "offer": ["10% off toys", "10% off toys", "10% off toys", "15% off books", ""],
+        "discount_pct": [10.0, 10.0, 10.0, 15.0, 0.0],
+        "start_at": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-06-25",
+                                    "2026-06-27"], utc=True),
+        "end_at": pd.to_datetime(["2026-01-15", "2026-02-15", "2026-03-15", "2026-07-15",
+                                  "2026-06-28"], utc=True),
+        "cost_per_contact": [0.05, 0.09, 0.01, 0.05, 0.05],
+        "target_categories": [["toys"], ["toys"], ["toys"], ["books"], []],
+        "target_segments": [[], [], [], ["loyal"], []],
+        "description": [""] * 5,
+    })
+    rows = [("K005", ids[i], "treatment", as_of - pd.Timedelta(days=3), False, 0.0)
+            for i in np.flatnonzero(recent)]
     for camp in campaigns.itertuples():
-        if camp.campaign_id == "K004":
+        if camp.campaign_id in ("K004", "K005"):
             continue
         who = rng.choice(n, size=int(n * 0.8), replace=False)
         for i in who:
@@ -292,35 +251,19 @@ def make_shop(n: int = 3000, seed: int = 7) -> tuple[Any, StubProfiles]:
             base = 0.03
             p = base + (TRUE_CONV[(seg[i], camp.channel)] if treated else 0.0)
             conv = rng.random() < p
-            rows.append(
-                (
-                    camp.campaign_id,
-                    ids[i],
-                    "treatment" if treated else "control",
-                    camp.start_at,
-                    bool(conv),
-                    float(rng.gamma(4, 25)) if conv else 0.0,
-                )
-            )
-    exposures = pd.DataFrame(
-        rows, columns=["campaign_id", "customer_id", "group", "sent_at", "converted", "revenue"]
-    )
-    empty_events = pd.DataFrame(
-        {
-            "customer_id": pd.Series([], dtype=object),
-            "product_id": pd.Series([], dtype=object),
-            "event_type": pd.Series([], dtype=object),
-            "quantity": pd.Series([], dtype="int64"),
-            "unit_price": pd.Series([], dtype="float64"),
-            "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
-        }
-    )
+            rows.append((camp.campaign_id, ids[i], "treatment" if treated else "control",
+                         camp.start_at, bool(conv), float(rng.gamma(4, 25)) if conv else 0.0))
+    exposures = pd.DataFrame(rows, columns=["campaign_id", "customer_id", "group", "sent_at",
+                                            "converted", "revenue"])
+    empty_events = pd.DataFrame({
+        "customer_id": pd.Series([], dtype=object), "product_id": pd.Series([], dtype=object),
+        "event_type": pd.Series([], dtype=object), "quantity": pd.Series([], dtype="int64"),
+        "unit_price": pd.Series([], dtype="float64"),
+        "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
+    })
     shop = ShopData(
-        customers=pd.DataFrame({"customer_id": ids}),
-        products=pd.DataFrame(),
-        events=empty_events,
-        campaigns=campaigns,
-        exposures=exposures,
+        customers=pd.DataFrame({"customer_id": ids}), products=pd.DataFrame(),
+        events=empty_events, campaigns=campaigns, exposures=exposures,
         meta={"as_of": as_of.isoformat(), "currency": "USD"},
     )
     return shop, StubProfiles(table, as_of)
@@ -378,23 +321,45 @@ def test_plan_prefers_each_segments_best_channel_and_respects_budget(
     assert returns == sorted(returns)  # more budget never gives an optimal plan less
 
 
-def test_every_selected_customer_consented_is_outside_the_cap_and_appears_once(
+def recently_emailed(shop: Any) -> set[str]:
+    """Customers e-mailed three days before "as of" (K005)."""
+    return set(shop.exposures.loc[shop.exposures["campaign_id"] == "K005", "customer_id"])
+
+
+def test_every_selected_customer_consented_is_outside_the_rules_and_appears_once(
     small_shop: Any, tmp_path: Path
 ) -> None:
+    from tools.campaigns.models import OfferOption
     from tools.campaigns.optimize import optimize_campaign
 
-    deps = make_deps(small_shop, tmp_path)
-    plan = optimize_campaign(deps, budget=1000.0)
+    deps = make_deps(small_shop, tmp_path, frequency_rules={"email": "1/7", "sms": "1/14"})
+    plan = optimize_campaign(deps, budget=1000.0, offers=[OfferOption(name="no offer")])
     table = small_shop[1].table
-    ids = [s.customer_id for s in plan.selected]
-    assert len(ids) == len(set(ids)) == plan.totals.contacts
-    for s in plan.selected:
+    ids = [s.customer_id for s in [*plan.selected, *plan.holdout]]
+    assert len(ids) == len(set(ids))
+    assert len(plan.selected) == plan.totals.contacts
+    recent = recently_emailed(small_shop[0])
+    for s in [*plan.selected, *plan.holdout]:
         assert table.loc[s.customer_id, f"consent_{s.channel}"]
-        assert pd.isna(table.loc[s.customer_id, "last_contacted_at"])
-    assert plan.excluded["frequency_cap"] == int(table["last_contacted_at"].notna().sum())
+        assert not (s.channel == "email" and s.customer_id in recent), s
+    # Reported per rule: every recently e-mailed customer with e-mail consent is blocked there,
+    # and those who may be reached on no other channel are excluded outright.
+    emailable = [c for c in recent if table.loc[c, "consent_email"]]
+    assert plan.excluded_by_rule == {"email: at most 1 message in 7 days": len(emailable)}
+    only_email = [c for c in emailable
+                  if not table.loc[c, "consent_sms"] and not table.loc[c, "consent_push"]]
+    assert plan.excluded["frequency_cap"] == len(only_email) > 0
     assert plan.marginal_return == 0.0  # budget not binding: everyone useful is contacted
+    # With money left the plan says what binds, with counts: the audience, then consent and
+    # the frequency rule that shrank it.
+    kinds = [b.kind for b in plan.binding]
+    assert kinds[0] == "audience" and {"consent", "frequency"} <= set(kinds)
+    frequency = next(b for b in plan.binding if b.kind == "frequency")
+    assert frequency.count == len(only_email)
+    assert plan.budget_left == pytest.approx(1000.0 - plan.totals.cost, abs=0.01)
     model_view = plan.for_model()
-    assert "selected" not in model_view and model_view["selected_count"] == len(ids)
+    assert "selected" not in model_view and model_view["selected_count"] == len(plan.selected)
+    assert "holdout" not in model_view and model_view["holdout_count"] == len(plan.holdout) > 0
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -402,21 +367,14 @@ def test_every_selected_customer_consented_is_outside_the_cap_and_appears_once(
     budget=st.floats(min_value=0.5, max_value=400),
     segments=st.none() | st.lists(st.sampled_from(SEGS), min_size=1, max_size=3, unique=True),
     consent=st.none() | st.sampled_from(["email", "sms", "push"]),
-    channels=st.lists(
-        st.sampled_from(["email", "sms", "push"]), min_size=1, max_size=3, unique=True
-    ),
+    channels=st.lists(st.sampled_from(["email", "sms", "push"]), min_size=1, max_size=3,
+                      unique=True),
     cap=st.integers(min_value=0, max_value=30),
     goal=st.sampled_from(["revenue", "conversions", "profit"]),
 )
 def test_consent_holds_for_every_selected_contact(
-    small_shop: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-    budget: float,
-    segments: list[str] | None,
-    consent: str | None,
-    channels: list[str],
-    cap: int,
-    goal: str,
+    small_shop: Any, tmp_path_factory: pytest.TempPathFactory, budget: float,
+    segments: list[str] | None, consent: str | None, channels: list[str], cap: int, goal: str,
 ) -> None:
     from tools.campaigns.models import ChannelCost
     from tools.campaigns.optimize import optimize_campaign
@@ -424,21 +382,21 @@ def test_consent_holds_for_every_selected_contact(
 
     deps = make_deps(small_shop, tmp_path_factory.mktemp("p"))
     plan = optimize_campaign(
-        deps,
-        budget=budget,
-        goal=goal,  # type: ignore[arg-type]
+        deps, budget=budget, goal=goal,  # type: ignore[arg-type]
         channels=[ChannelCost(channel=c) for c in channels],  # type: ignore[arg-type]
         audience=SegmentFilter(segments=segments, consent_channel=consent),  # type: ignore[arg-type]
         frequency_cap_days=cap,
     )
     table = small_shop[1].table
     as_of = small_shop[1].as_of
+    sent = small_shop[0].exposures
+    last = sent[sent["group"] == "treatment"].groupby("customer_id")["sent_at"].max()
     assert plan.totals.cost <= budget + 1e-6
-    for s in plan.selected:
+    for s in [*plan.selected, *plan.holdout]:
         assert s.channel in channels
         assert bool(table.loc[s.customer_id, f"consent_{s.channel}"]), s
-        last = table.loc[s.customer_id, "last_contacted_at"]
-        assert cap == 0 or pd.isna(last) or last < as_of - pd.Timedelta(days=cap)
+        when = last.get(s.customer_id)
+        assert cap == 0 or when is None or when <= as_of - pd.Timedelta(days=cap)
         if segments:
             assert s.segment in segments
 
@@ -447,13 +405,9 @@ def test_capacity_and_shares_hold_in_the_plan(small_shop: Any, tmp_path: Path) -
     from tools.campaigns.optimize import optimize_campaign
 
     deps = make_deps(small_shop, tmp_path)
-    plan = optimize_campaign(
-        deps,
-        budget=40.0,
-        channel_capacity={"sms": 50},
-        min_segment_share={"lost": 0.1},
-        max_segment_share={"loyal": 0.2},
-    )
+    plan = optimize_campaign(deps, budget=40.0, channel_capacity={"sms": 50},
+                             min_segment_share={"lost": 0.1}, max_segment_share={"loyal": 0.2},
+                             holdout_share=0.0)
     sms = sum(r.contacts for r in plan.rows if r.channel == "sms")
     assert sms <= 50
     spent = {seg: sum(r.cost for r in plan.rows if r.segment == seg) for seg in SEGS}
@@ -470,15 +424,14 @@ def test_capacity_and_shares_hold_in_the_plan(small_shop: Any, tmp_path: Path) -
         ({"budget": 10.0, "channel_capacity": {"fax": 3}}, "channel_capacity"),
         ({"budget": 10.0, "min_segment_share": {"at_rsk": 0.2}}, "did you mean at_risk"),
         ({"budget": 10.0, "min_segment_share": {"lost": 0.7, "loyal": 0.6}}, "min_segment_share"),
-        (
-            {
-                "budget": 10.0,
-                "min_segment_share": {"loyal": 0.5},
-                "max_segment_share": {"loyal": 0.2},
-            },
-            "min_segment_share[loyal]",
-        ),
+        ({"budget": 10.0, "min_segment_share": {"loyal": 0.5},
+          "max_segment_share": {"loyal": 0.2}}, "min_segment_share[loyal]"),
         ({"budget": 10.0, "frequency_cap_days": -1}, "frequency_cap_days"),
+        ({"budget": 10.0, "frequency_rules": {"fax": "1/7"}}, "frequency_rules"),
+        ({"budget": 10.0, "frequency_rules": {"sms": "often"}}, "expected 'N/D'"),
+        ({"budget": 10.0, "frequency_rules": {"sms": "1/7"}, "frequency_cap_days": 3},
+         "not both"),
+        ({"budget": 10.0, "holdout_share": 0.9}, "holdout_share"),
     ],
 )
 def test_bad_input_names_the_argument(
@@ -501,9 +454,8 @@ def test_unknown_offer_and_missing_cost_are_refused(small_shop: Any, tmp_path: P
     with pytest.raises(ToolInputError, match="unknown offer 'mystery box'"):
         optimize_campaign(deps, 10.0, offers=[OfferOption(name="mystery box")])
     shop = small_shop[0]
-    no_push = type(shop)(
-        **{**shop.__dict__, "campaigns": shop.campaigns[shop.campaigns["channel"] != "push"]}
-    )
+    no_push = type(shop)(**{**shop.__dict__, "campaigns": shop.campaigns[
+        shop.campaigns["channel"] != "push"]})
     deps = make_deps((no_push, small_shop[1], small_shop[2]), tmp_path)
     with pytest.raises(ToolInputError, match=r"channels\[0\].cost_per_contact"):
         optimize_campaign(deps, 10.0, channels=[ChannelCost(channel="push")])
@@ -516,11 +468,10 @@ def test_empty_audience_gives_a_valid_empty_plan_saying_why(
     from tools.shop.schemas import SegmentFilter
 
     deps = make_deps(small_shop, tmp_path)
-    plan = optimize_campaign(
-        deps, 10.0, audience=SegmentFilter(min_churn_risk=1.0), frequency_cap_days=10_000
-    )
+    plan = optimize_campaign(deps, 10.0, audience=SegmentFilter(min_churn_risk=1.0),
+                             frequency_cap_days=10_000)
     assert plan.totals.contacts == 0 and plan.selected == [] and plan.rows == []
-    assert "frequency cap" in plan.message or "no customer matches" in plan.message
+    assert "frequency rules" in plan.message or "no customer matches" in plan.message
 
 
 def test_offer_cost_counts_in_the_budget(small_shop: Any, tmp_path: Path) -> None:
@@ -539,17 +490,8 @@ def test_offer_cost_counts_in_the_budget(small_shop: Any, tmp_path: Path) -> Non
 # A plan's problem on the demo shop (values rounded) on which HiGHS 1.12 prints a debug line
 # from C: "HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();".
 HIGHS_SEGMENTS = [
-    "at_risk",
-    "cannot_lose",
-    "champions",
-    "hibernating",
-    "lost",
-    "loyal",
-    "need_attention",
-    "new",
-    "potential_loyalists",
-    "promising",
-    "prospects",
+    'at_risk', 'cannot_lose', 'champions', 'hibernating', 'lost', 'loyal', 'need_attention',
+    'new', 'potential_loyalists', 'promising', 'prospects',
 ]
 HIGHS_GROUPS = (
     "0:34 0:6 0:27 0:3 0:9 0:29 0:10 1:2 2:11 2:10 2:18 2:8 2:13 2:16 2:11 3:23 3:11 3:14 "
@@ -619,9 +561,7 @@ def test_solver_writes_nothing_on_stdout(capfd: pytest.CaptureFixture[str]) -> N
         cell_channel=[("email", "sms", "push")[int(c[1])] for c in cells],
         value=np.array([float(c[2]) for c in cells]),
         cost=np.array([float(c[3]) for c in cells]),
-        budget=10.0,
-        capacity={"email": 100},
-        min_share={"at_risk": 0.2},
+        budget=10.0, capacity={"email": 100}, min_share={"at_risk": 0.2},
     )
     alloc = solve_allocation(problem)
     assert is_feasible(problem, alloc.contacts)
@@ -636,9 +576,9 @@ def test_match_campaigns_explains_fit_and_blocks_without_consent(
 ) -> None:
     from tools.campaigns.matching import match_campaigns
 
-    deps = make_deps(small_shop, tmp_path)
+    deps = make_deps(small_shop, tmp_path, frequency_rules={"email": "1/7"})
     table = small_shop[1].table
-    free = table["last_contacted_at"].isna()
+    free = ~table.index.isin(sorted(recently_emailed(small_shop[0])))
     loyal = table.index[(table["segment"] == "loyal") & table["consent_email"] & free][0]
     result = match_campaigns(deps, loyal)
     assert [m.campaign_id for m in result.matches] == ["K004"]  # the only running one
@@ -655,7 +595,9 @@ def test_match_campaigns_explains_fit_and_blocks_without_consent(
     assert blocked.fit_score < match.fit_score
 
     capped = table.index[table["consent_email"] & ~free][0]
-    assert any("frequency cap" in b for b in match_campaigns(deps, capped).matches[0].blockers)
+    blockers = match_campaigns(deps, capped).matches[0].blockers
+    assert any("frequency rule (email: at most 1 message in 7 days); allowed again from "
+               "2026-07-04" in b for b in blockers), blockers
 
 
 def test_match_campaigns_lists_past_campaigns_on_request_and_rejects_unknown_ids(
@@ -667,7 +609,8 @@ def test_match_campaigns_lists_past_campaigns_on_request_and_rejects_unknown_ids
     deps = make_deps(small_shop, tmp_path)
     cid = small_shop[1].table.index[0]
     everything = match_campaigns(deps, cid, include_inactive=True)
-    assert {m.campaign_id for m in everything.matches} == {"K001", "K002", "K003", "K004"}
+    assert {m.campaign_id for m in everything.matches} == {"K001", "K002", "K003", "K004",
+                                                           "K005"}
     inactive = [m for m in everything.matches if not m.active]
     assert all(not m.eligible for m in inactive)
     assert everything.matches.index(inactive[0]) > 0 or not everything.matches[0].eligible
@@ -692,24 +635,27 @@ def test_shop_without_control_groups_gives_an_empty_plan_that_says_why(
 
 
 @pytest.mark.slow
-def test_plan_on_the_demo_shop_honours_consent_and_the_frequency_cap(settings: Any) -> None:
+def test_plan_on_the_demo_shop_honours_consent_and_the_frequency_rules(settings: Any) -> None:
     """End to end on the real stores (ProfileStore, ShopData) of the demo shop."""
     from tools.campaigns.models import OfferOption
     from tools.campaigns.optimize import optimize_campaign
+    from tools.customers.contact_rules import ContactHistory
     from tools.deps import ToolDeps
 
     if not (settings.data_dir / "exposures.parquet").is_file():
         pytest.skip(f"no demo shop at {settings.data_dir}")
     deps = ToolDeps(settings.tool_config())
-    plan = optimize_campaign(
-        deps, 300.0, offers=[OfferOption(name="no offer"), OfferOption(name="15% off")]
-    )
+    plan = optimize_campaign(deps, 300.0, offers=[OfferOption(name="no offer"),
+                                                  OfferOption(name="15% off")])
     assert plan.totals.contacts > 0 and plan.totals.cost <= 300.0
     customers = deps.shop.customers.set_index("customer_id")
     for s in plan.selected:
         assert bool(customers.loc[s.customer_id, f"consent_{s.channel}"])
-    table = deps.profiles.table
-    as_of = pd.Timestamp(plan.as_of)
-    chosen = table.loc[[s.customer_id for s in plan.selected], "last_contacted_at"]
-    assert not (chosen >= as_of - pd.Timedelta(days=settings.frequency_cap_days)).any()
-    assert plan.excluded["frequency_cap"] > 0  # the running campaigns just messaged many
+    history = ContactHistory.from_shop(deps.shop, pd.Timestamp(plan.as_of))
+    rules = settings.tool_config().frequency_rules
+    for channel in ("email", "sms", "push"):
+        chosen = [s.customer_id for s in [*plan.selected, *plan.holdout] if s.channel == channel]
+        assert not history.blocked(chosen, channel, rules).any(), channel
+    # This week's SMS flash sale and the VIP e-mail after the preview block some customers.
+    assert set(plan.excluded_by_rule) == {"email: at most 2 messages in 7 days",
+                                          "sms: at most 1 message in 14 days"}

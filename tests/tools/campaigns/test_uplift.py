@@ -206,9 +206,80 @@ def test_unmeasured_discount_is_flagged_and_priced() -> None:
     full_price = model.estimate("loyal", "email", 0.0)
     assert measured is not None and full_price is not None
     assert "never measured" not in measured.note
-    assert "never measured" in full_price.note
-    assert full_price.conversion_uplift == measured.conversion_uplift
-    assert full_price.revenue_per_order == pytest.approx(measured.revenue_per_order / 0.8)
+    # One discount ever measured: nothing tells discounts apart, so the message converts alike
+    # and an order is worth what the measured orders were (the note says it was assumed).
+    assert "never measured" in full_price.note and "assumed" in full_price.note
+    assert full_price.conversion_uplift == pytest.approx(measured.conversion_uplift)
+    assert full_price.revenue_per_order == pytest.approx(measured.revenue_per_order)
+
+
+def simulate_offers(
+    rng: np.random.Generator, reach: dict[str, list[str]], effect: dict[tuple[str, float], float],
+    discounts: dict[str, float], n: int = 2500, base: float = 0.04,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """E-mail campaigns at given discounts, each reaching the listed segments (half treated)."""
+    segs = {s: [f"C{i:05d}" for i in range(k * n + 1, (k + 1) * n + 1)]
+            for k, s in enumerate(sorted({s for ss in reach.values() for s in ss}))}
+    rows = []
+    for camp, segments in reach.items():
+        d = discounts[camp]
+        for seg_name in segments:
+            for cid in segs[seg_name]:
+                treated = rng.random() < 0.5
+                p = base + (effect[(seg_name, d)] if treated else 0.0)
+                conv = bool(rng.random() < p)
+                rows.append((camp, cid, "treatment" if treated else "control", conv,
+                             80.0 if conv else 0.0))
+    seg = pd.Series({cid: s for s, ids in segs.items() for cid in ids})
+    return exposures_frame(rows), seg
+
+
+def test_a_discount_measured_in_other_cells_places_an_unmeasured_offer() -> None:
+    rng = np.random.default_rng(11)
+    # Loyal customers were tested at 10% and 20% off (the deeper discount adds 5 pts); lost
+    # ones only at 10%. The lost segment at 20% should move by what 20% added for loyal.
+    effect = {("loyal", 10.0): 0.03, ("loyal", 20.0): 0.08, ("lost", 10.0): 0.01}
+    discounts = {"K001": 10.0, "K002": 20.0}
+    exp, seg = simulate_offers(rng, {"K001": ["loyal", "lost"], "K002": ["loyal"]}, effect,
+                               discounts)
+    model = build_uplift_model(exp, campaigns_frame({k: ("email", d)
+                                                     for k, d in discounts.items()}), seg)
+    step, step_se = model.discounts.effect(20.0)
+    assert abs(step - 0.05) < 2.5 * step_se + 0.005
+    lost10 = model.estimate("lost", "email", 10.0)
+    lost20 = model.estimate("lost", "email", 20.0)
+    assert lost10 is not None and lost20 is not None
+    assert "never measured" in lost20.note and "other segments" in lost20.note
+    assert lost20.conversion_uplift - lost10.conversion_uplift == pytest.approx(step, abs=0.01)
+    # The placed estimate is uncertain by the step's error too.
+    assert (lost20.conversion_ci[1] - lost20.conversion_ci[0]) > (
+        lost10.conversion_ci[1] - lost10.conversion_ci[0])
+    # Below every measured discount the line through the levels extrapolates (never upward).
+    plain = model.estimate("loyal", "email", 0.0)
+    loyal10 = model.estimate("loyal", "email", 10.0)
+    assert plain is not None and loyal10 is not None
+    assert plain.conversion_uplift <= loyal10.conversion_uplift + 1e-9
+    assert "extrapolated" in plain.note
+
+
+def test_discount_effects_recover_planted_levels_and_ignore_single_level_cells() -> None:
+    from tools.campaigns.uplift_stats import fit_discount_effects
+
+    rows = []
+    base = {("a", "email"): 0.02, ("b", "email"): 0.05, ("a", "sms"): 0.01, ("c", "sms"): 0.3}
+    steps = {10.0: 0.0, 15.0: 0.01, 25.0: 0.03}
+    for (s, ch), b in base.items():
+        levels = [10.0] if s == "c" else list(steps)
+        for d in levels:
+            rows.append({"segment": s, "channel": ch, "discount_pct": d,
+                         "conv_raw": b + steps[d] + (0.2 if s == "c" else 0.0),
+                         "conv_se": 0.001, "n_t": 100})
+    effects = fit_discount_effects(pd.DataFrame(rows))
+    for d, step in steps.items():
+        assert effects.levels[d][0] == pytest.approx(step, abs=1e-6)
+    assert effects.effect(20.0)[0] == pytest.approx(0.02, abs=1e-6)  # between 15 and 25
+    assert effects.effect(30.0)[0] > effects.effect(25.0)[0]  # beyond: the slope continues
+    assert effects.slope[0] > 0
 
 
 def test_dersimonian_laird_sees_spread_only_beyond_noise() -> None:

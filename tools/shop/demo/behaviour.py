@@ -26,11 +26,14 @@ from tools.shop.demo.world import (
     epoch,
     epoch_seconds,
     month_of,
+    offer_uplift,
     sample_rows,
     to_ts,
 )
 from tools.shop.schemas import CHANNELS
 
+#: Share of a past campaign's customers who got the message (the rest are its control group).
+TREATED_SHARE = 0.5
 # ----------------------------------------------------------------------------- events
 
 _SENS_LEVELS = np.linspace(-1.0, 1.0, 9)
@@ -203,8 +206,13 @@ def typical_basket(events: pd.DataFrame, n: int, tastes: Arr, prices: Arr, cat_i
     return out
 
 
-def build_uplift(rng: np.random.Generator, arche: Arr, basket: Arr) -> tuple[Arr, Arr]:
-    """Per customer: baseline conversion and the true conversion uplift per channel."""
+def build_uplift(rng: np.random.Generator, arche: Arr, sens: Arr) -> tuple[Arr, Arr, Arr]:
+    """Per customer: baseline conversion, the true uplift per channel, the discount response.
+
+    The discount response (conversion a 10% discount adds to a message, see
+    ``tools.shop.demo.world.offer_uplift``) follows the archetype and grows with the customer's
+    price sensitivity.
+    """
     n = len(arche)
     specs = [ARCHETYPE_SPECS[a] for a in ARCHETYPES]
     base = np.array([s.baseline for s in specs])[arche]
@@ -212,7 +220,9 @@ def build_uplift(rng: np.random.Generator, arche: Arr, basket: Arr) -> tuple[Arr
     effect = np.array([s.uplift for s in specs])[arche]  # (n, 3)
     uplift = effect * rng.lognormal(-0.06, 0.35, (n, len(CHANNELS)))
     uplift = np.clip(uplift, -baseline[:, None], 0.9 - baseline[:, None])
-    return baseline, uplift
+    response = np.array([s.discount_response for s in specs])[arche]
+    response = response * (1.0 + 0.6 * sens) * rng.lognormal(-0.045, 0.3, n)
+    return baseline, uplift, np.round(np.clip(response, 0.0, None), 6)
 
 
 def build_campaigns(
@@ -221,9 +231,13 @@ def build_campaigns(
     events: pd.DataFrame,
     baseline: Arr,
     uplift: Arr,
+    response: Arr,
     basket: Arr,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Campaign rows and their randomised exposures (80% treatment, 20% control).
+
+    A treated customer converts with their baseline plus the true uplift of the channel and
+    the campaign's discount (``offer_uplift``); a control customer with the baseline.
 
     A campaign aimed at segments (the win-back) goes to customers whose last purchase before
     the send was at least 60 days earlier, as a marketer would select them; the others go to
@@ -268,9 +282,11 @@ def build_campaigns(
         pool = np.flatnonzero(eligible)
         size = min(plan.reach, len(pool))
         chosen = np.sort(rng.choice(pool, size, replace=False))
-        treat = rng.random(size) < 0.8
+        treat = rng.random(size) < TREATED_SHARE
         ch = CHANNELS.index(plan.channel)  # type: ignore[arg-type]
-        p = np.clip(baseline[chosen] + np.where(treat, uplift[chosen, ch], 0.0), 0.0, 1.0)
+        effect = offer_uplift(uplift[chosen, ch], response[chosen], baseline[chosen],
+                              plan.discount_pct)
+        p = np.clip(baseline[chosen] + np.where(treat, effect, 0.0), 0.0, 1.0)
         converted = rng.random(size) < p
         revenue = np.where(
             converted, np.round(basket[chosen] * rng.lognormal(-0.08, 0.4, size), 2), 0.0

@@ -18,7 +18,9 @@ How the behaviour is simulated (all vectorised; the full shop builds in seconds)
   complements ("goes well with", usually in another category), in the same or a later session;
 * campaigns reach random consented customers, split 80/20 into treatment and control, and
   conversions follow the archetype's baseline plus, for treatment, a true uplift that differs
-  by archetype and channel; each conversion is also a purchase in the events.
+  by archetype and channel, plus what the campaign's discount adds (more for price-sensitive
+  customers, less per point for deeper discounts: ``world.offer_uplift``); each conversion is
+  also a purchase in the events.
 
 The static tables live in their own modules: ``tools.shop.demo.world`` (clock, archetypes,
 campaign plan, shared helpers), ``tools.shop.demo.catalog`` (the bilingual category specs) and
@@ -63,6 +65,7 @@ from tools.shop.demo.world import (
     CAMPAIGNS,
     CONSENT_RATES,
     COST_PER_CONTACT,
+    SHIPPING_FEE,
     Archetype,
     CampaignPlan,
     CategorySpec,
@@ -85,6 +88,7 @@ __all__ = [
     "DEFAULT_PRODUCTS",
     "DEFAULT_SEED",
     "HISTORY_DAYS",
+    "SHIPPING_FEE",
     "SHOP_NAME",
     "TRUTH_DIR",
     "TRUTH_FILES",
@@ -150,7 +154,8 @@ def generate_demo_shop(
         raise ToolInputError(f"customers must be at least 50, got {customers}")
     if products < 3 * len(CATEGORIES):
         raise ToolInputError(
-            f"products must be at least {3 * len(CATEGORIES)} (3 per category), got {products}"
+            f"products must be at least {3 * len(CATEGORIES)} "
+            f"(3 per category), got {products}"
         )
     if seed < 0:
         raise ToolInputError(f"seed must be a non-negative integer, got {seed}")
@@ -163,22 +168,14 @@ def generate_demo_shop(
     sens = np.clip(rng.normal(0.0, 0.5, customers), -1.0, 1.0).round(3)
     prices = prod_frame["price"].to_numpy(dtype=np.float64)
     events = build_events(
-        rng,
-        arche,
-        start,
-        end,
-        signup_days,
-        tastes,
-        sens,
-        cat_idx,
-        popularity,
-        price_z,
-        prices,
-        complements,
+        rng, arche, start, end, signup_days, tastes, sens, cat_idx, popularity, price_z,
+        prices, complements,
     )
     basket = typical_basket(events, customers, tastes, prices, cat_idx)
-    baseline, uplift = build_uplift(rng, arche, basket)
-    campaigns, exposures = build_campaigns(rng, cust_frame, events, baseline, uplift, basket)
+    baseline, uplift, response = build_uplift(rng, arche, sens)
+    campaigns, exposures = build_campaigns(
+        rng, cust_frame, events, baseline, uplift, response, basket
+    )
     conversions = conversion_events(
         rng, campaigns, exposures, tastes, sens, cat_idx, popularity, price_z, prices
     )
@@ -189,8 +186,11 @@ def generate_demo_shop(
         "source": "demo",
         "seed": int(seed),
         "as_of": AS_OF.isoformat().replace("+00:00", "Z"),
-        "history_start": (AS_OF - timedelta(days=HISTORY_DAYS)).isoformat().replace("+00:00", "Z"),
-        "generator": "tools.demo_data",  # the module's name when these bytes were fixed
+        "history_start": (AS_OF - timedelta(days=HISTORY_DAYS)).isoformat().replace(
+            "+00:00", "Z"
+        ),
+        "generator": "tools.shop.demo.generator",
+        "shipping_fee": SHIPPING_FEE,
         "note": (
             "Synthetic demo shop: every person, address, phone number and brand is fictional. "
             "Compute recency relative to as_of, never the wall clock. The hidden truth "
@@ -233,6 +233,7 @@ def generate_demo_shop(
                 "baseline_conversion": np.repeat(baseline, len(CHANNELS)).round(6),
                 "conversion_uplift": uplift.ravel().round(6),
                 "revenue_uplift": (uplift * basket[:, None]).ravel().round(4),
+                "discount_response": np.repeat(response, len(CHANNELS)),
             }
         ),
         "complements": comp_frame,

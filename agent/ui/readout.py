@@ -1,0 +1,170 @@
+"""The plan panel's learning half: holdouts and power, the assignment export, the read-out.
+
+Pure functions from a ``CampaignPlan``, an ``AssignmentExport`` or a ``CampaignReadout`` (or
+dicts of the same shape) to Markdown, pandas DataFrames and matplotlib figures. The app's
+callbacks (``agent.ui.callbacks``) call the tools through the registry and show these.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from agent.ui.format import field, humanize, money
+
+POWER_COLUMNS = ["Segment", "Channel", "Offer", "Messaged", "Held out", "Expected lift (pts)",
+                 "Detectable lift (pts)", "Learnable"]
+READOUT_COLUMNS = ["Segment", "Channel", "Offer", "Messaged", "Held out", "Lift (pts)",
+                   "95% interval", "Predicted (pts)", "Real?", "Vs prediction",
+                   "Incremental revenue"]
+NO_PLAN = "_Make a campaign plan first: its holdout and read-out appear here._"
+NO_READOUT = "_Upload the campaign's results (CSV or Parquet: customer_id, converted, revenue, " \
+             "optional sent_at) to read them out against the plan._"
+
+
+def _pts(value: Any, signed: bool = True) -> str:
+    if value is None:
+        return "-"
+    return f"{float(value):+.1f}" if signed else f"{float(value):.1f}"
+
+
+def holdout_summary(plan: Any) -> str:
+    """The plan's id, holdout and power, and what limits it when money is left (Markdown)."""
+    if plan is None:
+        return NO_PLAN
+    plan_id = field(plan, "plan_id", default="")
+    held = len(field(plan, "holdout", default=[]) or [])
+    share = float(field(plan, "holdout_share", default=0.0) or 0.0)
+    rows = list(field(plan, "rows", default=[]) or [])
+    parts = [f"**Plan** `{html.escape(str(plan_id))}`"]
+    if held:
+        parts.append(f"**Holdout** {held:,} customers ({share:.0%} of every cell, seed "
+                     f"{field(plan, 'seed', default=0)}), not messaged")
+    mde = field(plan, "mde_pts")
+    if mde is not None:
+        parts.append(f"**Detectable lift** {float(mde):.1f} pts for the whole plan (80% power)")
+    text = "#### 🧪 Holdout and read-out\n\n" + " · ".join(parts)
+    weak = [r for r in rows if not field(r, "learnable", default=True)]
+    if rows and weak:
+        text += (f"\n\n⚠️ {len(weak)} of {len(rows)} cells are too small to learn anything "
+                 "from: " + "; ".join(
+                     f"{humanize(field(r, 'segment'))} × {field(r, 'channel')} × "
+                     f"{field(r, 'offer')}" for r in weak[:5])
+                 + (" …" if len(weak) > 5 else "") + ".")
+    binding = [b for b in field(plan, "binding", default=[]) or []
+               if field(b, "kind") != "budget"]
+    left = float(field(plan, "budget_left", default=0.0) or 0.0)
+    if binding and left > 0:
+        currency = field(plan, "currency", default="")
+        items = "".join(f"<li>{html.escape(str(field(b, 'detail', default='')))}</li>"
+                        for b in binding)
+        text += (f"\n\n**{money(left, currency)} left unspent** because:<ul>{items}</ul>")
+    return text
+
+
+def power_table(plan: Any) -> pd.DataFrame:
+    """Per plan cell: messaged, held out, expected and detectable lift, learnable or not."""
+    rows = []
+    for row in list(field(plan, "rows", default=[]) or []) if plan is not None else []:
+        rows.append([
+            humanize(field(row, "segment")), field(row, "channel", default="-"),
+            field(row, "offer", default="-"), f"{int(field(row, 'contacts', default=0)):,}",
+            f"{int(field(row, 'holdout', default=0)):,}",
+            _pts(field(row, "conversion_uplift_pts")), _pts(field(row, "mde_pts"), False),
+            "yes" if field(row, "learnable", default=False) else "too small",
+        ])
+    return pd.DataFrame(rows, columns=POWER_COLUMNS)
+
+
+def export_note(export: Any) -> str:
+    """What an assignment export wrote (Markdown)."""
+    if export is None:
+        return ""
+    return (f"Exported the assignment of plan `{field(export, 'plan_id')}`: "
+            f"{int(field(export, 'treatment', default=0)):,} to message, "
+            f"{int(field(export, 'holdout', default=0)):,} held out (seed "
+            f"{field(export, 'seed', default=0)}). Message the *treatment* rows only.")
+
+
+def upload_name(plan_id: str, filename: str) -> str:
+    """A safe file name for an uploaded results file: the plan id and the upload's own name."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", filename.rsplit("/", 1)[-1]).strip("._") or "results"
+    return f"{re.sub(r'[^A-Za-z0-9]+', '', plan_id) or 'plan'}-{stem[:80]}"
+
+
+def readout_summary(readout: Any) -> str:
+    """The read-out's headline: measured against predicted, the verdict, what joined (Markdown)."""
+    if readout is None:
+        return NO_READOUT
+    totals = field(readout, "totals", default={}) or {}
+    currency = field(readout, "currency", default="")
+    lo, hi = field(totals, "incremental_revenue_ci", default=(0.0, 0.0))
+    p_lo, p_hi = field(totals, "predicted_incremental_revenue_ci", default=(0.0, 0.0))
+    text = (
+        f"#### 📊 Read-out of plan `{field(readout, 'plan_id')}`\n\n"
+        f"**Measured incremental revenue** "
+        f"{money(field(totals, 'incremental_revenue'), currency)} (95% interval "
+        f"{money(lo, decimals=0)} – {money(hi, decimals=0)}) · **Predicted** "
+        f"{money(field(totals, 'predicted_incremental_revenue'), currency)} "
+        f"({money(p_lo, decimals=0)} – {money(p_hi, decimals=0)}) · "
+        f"**{int(field(totals, 'treated', default=0)):,}** messaged, "
+        f"**{int(field(totals, 'holdout', default=0)):,}** held out"
+    )
+    verdict = field(totals, "verdict", default="")
+    if verdict:
+        text += f"\n\n_{str(verdict)[:1].upper() + str(verdict)[1:]}._"
+    ids = field(readout, "campaign_ids", default=[]) or []
+    if field(readout, "joined", default=False) and ids:
+        text += (f"\n\nJoined the shop as {', '.join(map(str, ids))} "
+                 f"({int(field(readout, 'exposures_added', default=0)):,} exposures): the next "
+                 "plan's estimates include them.")
+    for note in field(readout, "notes", default=[]) or []:
+        text += f"\n\n_{html.escape(str(note))}._"
+    return text
+
+
+def readout_table(readout: Any) -> pd.DataFrame:
+    """Per cell: lift against the holdout with its interval, the prediction, the verdicts."""
+    rows = []
+    cells = list(field(readout, "cells", default=[]) or []) if readout is not None else []
+    for cell in cells:
+        lo, hi = field(cell, "lift_ci_pts", default=(0.0, 0.0))
+        rows.append([
+            humanize(field(cell, "segment")), field(cell, "channel", default="-"),
+            field(cell, "offer", default="-"), f"{int(field(cell, 'treated', default=0)):,}",
+            f"{int(field(cell, 'holdout', default=0)):,}", _pts(field(cell, "lift_pts")),
+            f"{float(lo):+.1f} to {float(hi):+.1f}", _pts(field(cell, "predicted_lift_pts")),
+            "yes" if field(cell, "lift_is_real", default=False) else "not yet",
+            "differs" if field(cell, "differs_from_prediction", default=False) else "consistent",
+            money(field(cell, "incremental_revenue"), decimals=None),
+        ])
+    return pd.DataFrame(rows, columns=READOUT_COLUMNS)
+
+
+def readout_chart(readout: Any) -> Figure | None:
+    """Measured lift per cell with its 95% interval, and the plan's prediction beside it."""
+    cells = list(field(readout, "cells", default=[]) or []) if readout is not None else []
+    if not cells:
+        return None
+    labels = [f"{humanize(field(c, 'segment'))} · {field(c, 'channel')} · {field(c, 'offer')}"
+              for c in cells]
+    fig = Figure(figsize=(7.5, max(2.4, 0.42 * len(cells) + 1.4)), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ys = list(range(len(cells)))
+    lifts = [float(field(c, "lift_pts", default=0.0)) for c in cells]
+    ci = [field(c, "lift_ci_pts", default=(0.0, 0.0)) for c in cells]
+    ax.errorbar(lifts, ys, xerr=[[m - float(lo) for m, (lo, _) in zip(lifts, ci, strict=True)],
+                                 [float(hi) - m for m, (_, hi) in zip(lifts, ci, strict=True)]],
+                fmt="o", color="#0072B2", ecolor="#56B4E9", capsize=3, label="measured (95%)")
+    ax.scatter([float(field(c, "predicted_lift_pts", default=0.0)) for c in cells], ys,
+               marker="D", color="#E69F00", zorder=3, label="predicted")
+    ax.axvline(0.0, color="#999999", linewidth=0.8)
+    ax.set_yticks(ys, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("Conversion lift against the holdout (points)")
+    ax.legend(loc="lower right", fontsize="small")
+    return fig
