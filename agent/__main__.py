@@ -60,7 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    code: int = args.func(args)
+    from agent.settings import SettingsLoadError
+
+    try:
+        code: int = args.func(args)
+    except SettingsLoadError as exc:  # a setting that cannot be read, in any command
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     return code
 
 

@@ -270,5 +270,8 @@ def load_settings(**overrides: Any) -> Settings:
         parts = []
         for err in exc.errors():
             field = "_".join(str(p) for p in err["loc"][:1]).upper()
-            parts.append(f"AGENT_{field}: {err['msg']}" if field else str(err["msg"]))
+            inner = ".".join(str(p) for p in err["loc"][1:])  # e.g. a key inside a JSON setting
+            where = f"AGENT_{field}" + (f" ({inner})" if inner else "")
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            parts.append(f"{where}: {msg}" if field else msg)
         raise SettingsLoadError("invalid settings: " + "; ".join(parts)) from None

@@ -99,6 +99,10 @@ def caller_of_context(ctx: ServerRequestContext[Any, Any]) -> Caller:
     return caller if isinstance(caller, Caller) else operator("mcp", "stdio")
 
 
+#: Tools that write something (a saved plan, an export file, the shop's tables); the rest only read.
+WRITING_TOOLS = frozenset({"optimize_campaign", "export_assignment", "read_out_campaign"})
+
+
 def build_mcp_server(service: AgentService) -> Server[Any]:
     """The low-level MCP server over ``service``."""
     from tools.registry import args_model, describe_tool, load_tool_functions
@@ -109,7 +113,9 @@ def build_mcp_server(service: AgentService) -> Server[Any]:
             name=name,
             description=describe_tool(func)[0],
             input_schema=args_model(func).model_json_schema(),
-            annotations=types.ToolAnnotations(read_only_hint=True, open_world_hint=False),
+            annotations=types.ToolAnnotations(
+                read_only_hint=name not in WRITING_TOOLS, open_world_hint=False
+            ),
         )
         for name, func in functions.items()
     }

@@ -240,9 +240,11 @@ def test_scopes_limit_what_a_key_may_do(live: Live) -> None:
         assert_problem(planner.post("/v1/tools/lookup_customer", json={"customer_id": "C00003"}),
                        403, "'read'")  # fmt: skip
         tools = {t["name"]: t for t in reader.get("/v1/tools").json()["tools"]}
-    assert len(tools) == 8
+    assert len(tools) == 10
     assert not tools["draft_message"]["allowed"] and tools["lookup_customer"]["allowed"]
     assert tools["optimize_campaign"]["scope"] == "plan"
+    readout = tools["read_out_campaign"]
+    assert readout["scope"] == "plan" and not readout["allowed"]
 
 
 def test_a_key_without_admin_cannot_erase(live: Live) -> None:

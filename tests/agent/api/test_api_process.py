@@ -49,7 +49,7 @@ def test_bad_key_settings_are_one_clear_line(tmp_path: Path) -> None:
         [sys.executable, "-m", "agent", "serve"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert proc.returncode == 2 and "api_keys.crm.hash" in proc.stderr
+    assert proc.returncode == 2 and "AGENT_API_KEYS (crm.hash)" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -65,7 +65,8 @@ def test_a_batch_resumes_after_its_server_is_killed(
     state = fresh_state(tmp_path, warm)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = agent_env(state, AGENT_API_PORT=str(port))
+    # Polled fast to kill it mid-batch: above the default 120 calls a minute.
+    env = agent_env(state, AGENT_API_PORT=str(port), AGENT_API_RATE_PER_MINUTE="100000")
     log = tmp_path / "server.log"
     request = {"segment_filter": {}, "channel": "email", "recommend": True}
 
@@ -77,6 +78,7 @@ def test_a_batch_resumes_after_its_server_is_killed(
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             job = job_of(base, job_id)
+            assert "progress" in job, job
             progress = job["progress"] or {}
             if progress.get("drafted", 0) > 0:
                 break
