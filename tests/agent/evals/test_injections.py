@@ -213,5 +213,6 @@ def test_cli_prints_the_headline_json(
     assert data["attacks"] == 3
     assert data["attack_success_rate"] == 0.0
     assert data["utility"] == data["clean_utility"] == 1.0
+    # The operator may name any file; one that is not attacks JSONL is one clear line.
     assert main(["eval", "injections", "--attacks", "/etc/hostname", "--json"]) == 2
-    assert "outside the allowed directories" in capsys.readouterr().err
+    assert "/etc/hostname line 1: not valid JSON" in capsys.readouterr().err
