@@ -234,7 +234,7 @@ def build_campaigns(
     response: Arr,
     basket: Arr,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Campaign rows and their randomised exposures (80% treatment, 20% control).
+    """Campaign rows and their randomised exposures (``TREATED_SHARE`` treatment, the rest control).
 
     A treated customer converts with their baseline plus the true uplift of the channel and
     the campaign's discount (``offer_uplift``); a control customer with the baseline.

@@ -16,7 +16,7 @@ How the behaviour is simulated (all vectorised; the full shop builds in seconds)
   times the category's season, and viewed products follow popularity and price preference;
 * views turn into carts and purchases; a purchase is often followed by one of the product's
   complements ("goes well with", usually in another category), in the same or a later session;
-* campaigns reach random consented customers, split 80/20 into treatment and control, and
+* campaigns reach random consented customers, split 50/50 into treatment and control, and
   conversions follow the archetype's baseline plus, for treatment, a true uplift that differs
   by archetype and channel, plus what the campaign's discount adds (more for price-sensitive
   customers, less per point for deeper discounts: ``world.offer_uplift``); each conversion is
