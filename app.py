@@ -99,7 +99,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
     import gradio as gr
 
     from agent.ui import readout, views
-    from agent.ui.callbacks import WARMUP_STAGES, AppCallbacks, Update, new_session
+    from agent.ui.callbacks import AppCallbacks, Update, new_session
     from agent.ui.gate import AppGate
 
     cb = AppCallbacks(settings, runner, warmup)
@@ -313,13 +313,16 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
         readout_btn.click(wired(cb.read_out), [results_file, state],
                           [readout_md, readout_df, readout_plot])
 
-        def on_load(progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
-            n = len(WARMUP_STAGES)
-            while not warmup.done.wait(timeout=0.25):
-                progress((warmup.index, n), desc=warmup.stage)
-            return cb.status_text()
+        # The status line says what is still warming (the product index with its progress)
+        # and stops polling once everything is built; requests never wait for the warm-up.
+        status_timer = gr.Timer(1.0, active=True)
 
-        demo.load(on_load, None, [status])
+        def on_tick() -> tuple[str, Any]:
+            return cb.status_text(), gr.Timer(active=not warmup.done.is_set())
+
+        status_timer.tick(on_tick, None, [status, status_timer], queue=False,
+                          show_progress="hidden")
+        demo.load(on_tick, None, [status, status_timer], queue=False)
     return cast("gr.Blocks", demo)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.ui import readout, views
+from agent.ui.warmup import WARMUP_STAGES as WARMUP_STAGES
+from agent.ui.warmup import Warmup, language_of, with_note
 
 if TYPE_CHECKING:
     from agent.loop.runner import AgentRunner
@@ -35,14 +36,6 @@ logger = logging.getLogger(__name__)
 
 #: What a callback hands back: component name -> value or :class:`Update`.
 UIValues = dict[str, Any]
-
-#: Stores built before the first request (each is cached on disk after the first start).
-WARMUP_STAGES: list[tuple[str, str]] = [
-    ("Loading the shop", "shop"),
-    ("Building customer profiles", "profiles"),
-    ("Building the product index", "products"),
-    ("Preparing recommendations", "recommender"),
-]
 
 EDITOR_FIELDS = ("subject", "preheader", "title", "body")
 SELECT_FIRST = "_Select a draft first._"
@@ -58,40 +51,6 @@ class Update:
 def update(**props: Any) -> Update:
     """An :class:`Update` with these properties (value, visible, choices, selected...)."""
     return Update(props)
-
-
-class Warmup:
-    """Builds the stores the first request needs in a background thread, with progress."""
-
-    def __init__(self, deps: Any) -> None:
-        self.deps = deps
-        self.stage = WARMUP_STAGES[0][0]
-        self.index = 0
-        self.failed: list[str] = []
-        self.done = threading.Event()
-        self.seconds = 0.0
-
-    def start(self) -> None:
-        """Start building in the background."""
-        threading.Thread(target=self._run, name="warmup", daemon=True).start()
-
-    def _run(self) -> None:
-        from tqdm import tqdm
-
-        started = time.perf_counter()
-        with tqdm(total=len(WARMUP_STAGES), desc="Preparing the shop", unit="step") as bar:
-            for i, (label, attr) in enumerate(WARMUP_STAGES):
-                self.index, self.stage = i, label
-                bar.set_postfix_str(label)
-                try:
-                    getattr(self.deps, attr)
-                except Exception:
-                    logger.exception("warm-up step failed: %s", label)
-                    self.failed.append(label)
-                bar.update()
-        self.seconds = time.perf_counter() - started
-        logger.info("ready in %.1f s", self.seconds)
-        self.done.set()
 
 
 def new_session() -> views.SessionView:
@@ -121,8 +80,9 @@ class AppCallbacks:
         text = views.status_line(
             self.provider, self.settings.shop_name, shop.counts(), shop.meta.get("as_of")
         )
-        if self.warmup.failed:
-            text += " · ⚠️ not ready: " + ", ".join(self.warmup.failed) + " (see the server log)"
+        for note in (self.warmup.note("status"), self.warmup.failed_note()):
+            if note:
+                text += " · " + note
         return text
 
     # -- chat ---------------------------------------------------------------------------------
@@ -139,12 +99,8 @@ class AppCallbacks:
         final = None
         started = time.perf_counter()
         try:
-            if not self.warmup.done.is_set():
-                pending = {"title": "⏳ Preparing the shop data", "status": "pending"}
-                yield {
-                    "chatbot": [*history, {"role": "assistant", "content": "", "metadata": pending}]
-                }
-                self.warmup.done.wait()
+            # Nothing waits for the warm-up as a whole: a store a request needs is built (or
+            # waited for) when the request's tool asks for it; the answer says what is warming.
             for step in self.runner.stream(text, session=sess.session_id):
                 history = views.apply_update(history, step)
                 if step.result is not None:
@@ -159,6 +115,7 @@ class AppCallbacks:
         if final is None:
             return
         seconds = time.perf_counter() - started
+        history = with_note(history, self.warmup.note("answer", language_of(text)))
         out: UIValues = {
             "chatbot": history,
             "state": sess,
