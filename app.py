@@ -238,6 +238,9 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                                                     elem_id="approve-draft")
                             reject_btn = gr.Button("🚫 Reject", variant="stop",
                                                    elem_id="reject-draft")
+                        reason_tb = gr.Textbox(
+                            label="Reason to approve a second message (same customer, channel "
+                                  "and campaign)", lines=1, elem_id="override-reason")
                         with gr.Row():
                             export_btn = gr.Button("⬇️ Export approved drafts",
                                                    elem_id="export-drafts")
@@ -301,11 +304,15 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                       [drafts_df, detail_md, *editor], queue=False)
         save_btn.click(wired(cb.guarded(cb.save)), [picker, *editor, state],
                        [*draft_outputs, state])
-        approve_btn.click(wired(cb.guarded(cb.approve)), [picker, state],
+        approve_btn.click(wired(cb.guarded(cb.approve)), [picker, reason_tb, state],
                           [*draft_outputs, state], queue=False)
         reject_btn.click(wired(cb.guarded(cb.reject)), [picker, state],
                          [*draft_outputs, state], queue=False)
-        export_btn.click(wired(cb.export), [state], [export_md, csv_file, jsonl_file])
+        def export(sess: views.SessionView, request: Any) -> dict[Any, Any]:
+            return to_ui(cb.export(sess, getattr(request, "username", None)))
+
+        export.__annotations__ = {"request": gr.Request}  # Gradio passes it by this hint
+        export_btn.click(export, [state], [export_md, csv_file, jsonl_file, drafts_df, state])
         export_csv_btn.click(wired(lambda sess: cb.export_assignment("csv", sess)), [state],
                              [assignment_md, assignment_file])
         export_pq_btn.click(wired(lambda sess: cb.export_assignment("parquet", sess)), [state],

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.ui import readout, views
+from agent.ui import exports, readout, views
 from agent.ui.warmup import WARMUP_STAGES as WARMUP_STAGES
 from agent.ui.warmup import Warmup, language_of, with_note
 
@@ -66,6 +66,7 @@ class AppCallbacks:
         self.runner = runner
         self.warmup = warmup
         self.exports_dir = settings.state_dir / "exports"
+        self.ledger = exports.ExportLedger(self.exports_dir / exports.LEDGER_NAME)
         self.provider = (
             settings.provider
             if settings.provider == "offline"
@@ -247,9 +248,18 @@ class AppCallbacks:
             )
         return {**self.draft_view(sess, key), "state": sess}
 
-    def approve(self, key: str | None, sess: views.SessionView) -> UIValues:
-        """Approve the draft (refused while it fails the guard)."""
-        return self._set_status(key, sess, "approved")
+    def approve(self, key: str | None, reason: str, sess: views.SessionView) -> UIValues:
+        """Approve the draft (refused while it fails the guard or doubles one without a reason)."""
+        new = exports.approve(sess.drafts, key, reason)
+        if new is None:
+            return {"detail_md": SELECT_FIRST}
+        sess.drafts = views.replace_item(sess.drafts, new)
+        if new.status == "approved":
+            data: dict[str, Any] = {"draft_id": new.key}
+            if new.reason:
+                data["override_reason"] = new.reason
+            self.record(new.run_id, "approve", data)
+        return {**self.draft_view(sess, key), "state": sess}
 
     def reject(self, key: str | None, sess: views.SessionView) -> UIValues:
         """Reject the draft."""
@@ -268,33 +278,31 @@ class AppCallbacks:
             self.record(new.run_id, action, {"draft_id": new.key})
         return {**self.draft_view(sess, key), "state": sess}
 
-    def export(self, sess: views.SessionView) -> UIValues:
-        """Write the approved drafts as CSV and JSONL and offer both files for download."""
+    def export(self, sess: views.SessionView, user: str | None = None) -> UIValues:
+        """Export what is new and still allowed (``agent.ui.exports``); offer both files."""
         hidden = update(value=None, visible=False)
+        by = user or "local user"
         try:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            paths = views.write_exports(
-                sess.drafts, self.exports_dir, f"approved-drafts-{sess.session_id}-{stamp}"
-            )
+            drafts, plan, paths = exports.run_export(
+                sess.drafts, self.ledger, self.exports_dir,
+                f"approved-drafts-{sess.session_id}-{stamp}", self.runner.check_contacts, by)
         except Exception as exc:
             logger.exception("export failed (session %s)", sess.session_id)
-            return {
-                "export_md": views.friendly_error(exc),
-                "csv_file": hidden,
-                "jsonl_file": hidden,
-            }
+            return {"export_md": views.friendly_error(exc), "csv_file": hidden,
+                    "jsonl_file": hidden}
+        sess.drafts = drafts
+        note = exports.export_note(plan, len(plan.write) if paths else 0)
         if paths is None:
-            return {
-                "export_md": "_Approve at least one draft to export it._",
-                "csv_file": hidden,
-                "jsonl_file": hidden,
-            }
-        approved = [d for d in sess.drafts if d.status == "approved"]
-        self._record_export(approved, [p.name for p in paths])
+            return {"export_md": note, "csv_file": hidden, "jsonl_file": hidden,
+                    "drafts_df": views.drafts_table(sess.drafts), "state": sess}
+        self._record_export(plan.write, [p.name for p in paths], by)
         return {
-            "export_md": f"Exported {len(approved)} approved draft(s).",
+            "export_md": note,
             "csv_file": update(value=str(paths[0]), visible=True),
             "jsonl_file": update(value=str(paths[1]), visible=True),
+            "drafts_df": views.drafts_table(sess.drafts),
+            "state": sess,
         }
 
     # -- plan: assignment out, results in -----------------------------------------------------
@@ -358,9 +366,11 @@ class AppCallbacks:
         except Exception:  # the review itself succeeded; only its trace line is missing
             logger.exception("could not record %s in the trace of run %s", action, run_id)
 
-    def _record_export(self, items: Sequence[views.DraftItem], files: list[str]) -> None:
+    def _record_export(
+        self, items: Sequence[views.DraftItem], files: list[str], by: str
+    ) -> None:
         by_run: dict[str, list[str]] = {}
         for item in items:
             by_run.setdefault(item.run_id, []).append(item.key)
         for run_id, draft_ids in by_run.items():
-            self.record(run_id, "export", {"draft_ids": draft_ids, "files": files})
+            self.record(run_id, "export", {"draft_ids": draft_ids, "files": files, "by": by})
