@@ -1,5 +1,6 @@
-"""Exports a sender can trust: one approved draft per customer, channel and campaign, each
-exported once, consent and frequency rules re-checked at export time, who exported recorded.
+"""Exports a sender can trust: one draft per customer, channel and campaign, never twice.
+
+Consent and frequency rules are re-checked at export time, and who exported is recorded.
 
 * **Approval.** A second approved draft for the same customer, channel and campaign
   (``agent.ui.drafts.campaign_of``: the offer's code, its name, or the draft's goal) is refused

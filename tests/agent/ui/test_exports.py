@@ -1,5 +1,6 @@
-"""Exports a sender can trust: one message per customer, channel and campaign, nothing twice,
-consent and frequency re-checked at export time, CSV with a BOM, who exported in the trace.
+"""Exports a sender can trust: one message per customer, channel and campaign, nothing twice.
+
+Consent and frequency are re-checked at export time, the CSV has a BOM, the trace says who.
 
 Drives the Gradio-free callbacks with a real ``AgentRunner`` on the demo shop (offline model);
 each test has its own state directory (its own exports ledger).
