@@ -232,6 +232,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                         title_tb = gr.Textbox(label="Title", visible=False, elem_id="edit-title")
                         body_tb = gr.Textbox(label="Body", lines=7, visible=False,
                                              elem_id="edit-body")
+                        sms_md = gr.Markdown("", elem_id="sms-meter")
                         with gr.Row():
                             save_btn = gr.Button("💾 Save edit & re-check", elem_id="save-draft")
                             approve_btn = gr.Button("👍 Approve", variant="primary",
@@ -252,7 +253,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                                                  interactive=False, visible=False, height=80)
 
         editor = [subject_tb, preheader_tb, title_tb, body_tb]
-        draft_outputs = [drafts_df, picker, detail_md, *editor]
+        draft_outputs = [drafts_df, picker, detail_md, *editor, sms_md]
         panel_outputs = [profile_md, segment_md, segment_df, products_df, plan_md, plan_plot,
                          whatif_plot, plan_df, holdout_md, power_df]
         components: dict[str, Any] = {
@@ -262,6 +263,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
             "whatif_plot": whatif_plot, "plan_df": plan_df, "drafts_df": drafts_df,
             "picker": picker, "detail_md": detail_md, "subject_tb": subject_tb,
             "preheader_tb": preheader_tb, "title_tb": title_tb, "body_tb": body_tb,
+            "sms_md": sms_md,
             "export_md": export_md, "csv_file": csv_file, "jsonl_file": jsonl_file,
             "holdout_md": holdout_md, "power_df": power_df, "assignment_md": assignment_md,
             "assignment_file": assignment_file, "readout_md": readout_md,
@@ -301,7 +303,9 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                        queue=False)
 
         picker.change(wired(cb.guarded(cb.select)), [picker, state],
-                      [drafts_df, detail_md, *editor], queue=False)
+                      [drafts_df, detail_md, *editor, sms_md], queue=False)
+        body_tb.input(lambda body, key, sess: cb.sms_meter(body, key, sess),
+                      [body_tb, picker, state], [sms_md], queue=False, show_progress="hidden")
         save_btn.click(wired(cb.guarded(cb.save)), [picker, *editor, state],
                        [*draft_outputs, state])
         approve_btn.click(wired(cb.guarded(cb.approve)), [picker, reason_tb, state],

@@ -228,6 +228,12 @@ class AgentRunner:
 
         return check_draft_in_shop(draft, self.deps.shop, self.settings.link_allowlist)
 
+    def sms_size(self, text: str) -> Any:
+        """Encoding, length and parts of an SMS text (``tools.copy.rules.SmsSize``)."""
+        from tools.copy.rules import sms_size
+
+        return sms_size(text)
+
     def check_contacts(self, pairs: list[tuple[str, str]]) -> list[Any]:
         """Consent and frequency rules for (customer id, channel) pairs as the shop is now.
 

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.ui import exports, readout, views
+from agent.ui.editor import meter_for
 from agent.ui.warmup import WARMUP_STAGES as WARMUP_STAGES
-from agent.ui.warmup import Warmup, language_of, with_note
+from agent.ui.warmup import Lang, Warmup, language_of, with_note
 
 if TYPE_CHECKING:
     from agent.loop.runner import AgentRunner
@@ -196,7 +197,17 @@ class AppCallbacks:
         for name in EDITOR_FIELDS:
             value = views.field(item.draft, name, default="") if item else ""
             out[f"{name}_tb"] = update(value=value, visible=name in have)
+        out["sms_md"] = self.sms_meter(
+            str(views.field(item.draft, "body", default="")) if item else "", key, sess)
         return out
+
+    def sms_meter(self, body: str, key: str | None, sess: views.SessionView) -> str:
+        """The live SMS meter for the body being typed ("" unless the draft is an SMS)."""
+        item = views.find_draft(sess.drafts, key)
+        channel = str(views.field(item.draft, "channel", default="")) if item else ""
+        zh = item is not None and views.field(item.draft, "language", default="") == "zh"
+        lang: Lang = "zh" if zh else "en"
+        return meter_for(self.runner.sms_size, body, channel, lang)
 
     def guarded(self, action: Callable[..., UIValues]) -> Callable[..., UIValues]:
         """``action`` (draft key first, session last) with faults shown as a friendly line."""
