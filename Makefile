@@ -11,7 +11,7 @@ PIP_TOOLS := pip-tools==7.6.2
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test lint typecheck pytest setup setup-dev chromium bench clean-state demo-data lock help
+.PHONY: run warm test lint typecheck pytest setup setup-dev chromium bench clean-state demo-data lock help
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -40,8 +40,14 @@ chromium:  ## Install Debian's chromium (and CJK/emoji fonts for screenshots) wh
 	    chromium fonts-wqy-microhei fonts-noto-color-emoji; \
 	fi
 
+# The app answers profile and segment requests within seconds on a fresh state directory and
+# builds the product index in the background (the status line shows its progress); `make warm`
+# builds everything ahead instead (e.g. in an image), with a progress bar.
 run: setup  ## Set up and start the chat app on the embedded offline model.
 	$(PY) app.py
+
+warm: setup  ## Build the profiles and product index into the state dir ahead of `make run`.
+	$(PY) -m agent data warm
 
 lint: setup-dev  ## ruff over the whole project, and the import contracts (pyproject.toml).
 	$(VENV)/bin/ruff check .

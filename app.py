@@ -99,7 +99,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
     import gradio as gr
 
     from agent.ui import readout, views
-    from agent.ui.callbacks import WARMUP_STAGES, AppCallbacks, Update, new_session
+    from agent.ui.callbacks import AppCallbacks, Update, new_session
     from agent.ui.gate import AppGate
 
     cb = AppCallbacks(settings, runner, warmup)
@@ -232,12 +232,16 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                         title_tb = gr.Textbox(label="Title", visible=False, elem_id="edit-title")
                         body_tb = gr.Textbox(label="Body", lines=7, visible=False,
                                              elem_id="edit-body")
+                        sms_md = gr.Markdown("", elem_id="sms-meter")
                         with gr.Row():
                             save_btn = gr.Button("💾 Save edit & re-check", elem_id="save-draft")
                             approve_btn = gr.Button("👍 Approve", variant="primary",
                                                     elem_id="approve-draft")
                             reject_btn = gr.Button("🚫 Reject", variant="stop",
                                                    elem_id="reject-draft")
+                        reason_tb = gr.Textbox(
+                            label="Reason to approve a second message (same customer, channel "
+                                  "and campaign)", lines=1, elem_id="override-reason")
                         with gr.Row():
                             export_btn = gr.Button("⬇️ Export approved drafts",
                                                    elem_id="export-drafts")
@@ -249,7 +253,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                                                  interactive=False, visible=False, height=80)
 
         editor = [subject_tb, preheader_tb, title_tb, body_tb]
-        draft_outputs = [drafts_df, picker, detail_md, *editor]
+        draft_outputs = [drafts_df, picker, detail_md, *editor, sms_md]
         panel_outputs = [profile_md, segment_md, segment_df, products_df, plan_md, plan_plot,
                          whatif_plot, plan_df, holdout_md, power_df]
         components: dict[str, Any] = {
@@ -259,6 +263,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
             "whatif_plot": whatif_plot, "plan_df": plan_df, "drafts_df": drafts_df,
             "picker": picker, "detail_md": detail_md, "subject_tb": subject_tb,
             "preheader_tb": preheader_tb, "title_tb": title_tb, "body_tb": body_tb,
+            "sms_md": sms_md,
             "export_md": export_md, "csv_file": csv_file, "jsonl_file": jsonl_file,
             "holdout_md": holdout_md, "power_df": power_df, "assignment_md": assignment_md,
             "assignment_file": assignment_file, "readout_md": readout_md,
@@ -298,14 +303,20 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                        queue=False)
 
         picker.change(wired(cb.guarded(cb.select)), [picker, state],
-                      [drafts_df, detail_md, *editor], queue=False)
+                      [drafts_df, detail_md, *editor, sms_md], queue=False)
+        body_tb.input(lambda body, key, sess: cb.sms_meter(body, key, sess),
+                      [body_tb, picker, state], [sms_md], queue=False, show_progress="hidden")
         save_btn.click(wired(cb.guarded(cb.save)), [picker, *editor, state],
                        [*draft_outputs, state])
-        approve_btn.click(wired(cb.guarded(cb.approve)), [picker, state],
+        approve_btn.click(wired(cb.guarded(cb.approve)), [picker, reason_tb, state],
                           [*draft_outputs, state], queue=False)
         reject_btn.click(wired(cb.guarded(cb.reject)), [picker, state],
                          [*draft_outputs, state], queue=False)
-        export_btn.click(wired(cb.export), [state], [export_md, csv_file, jsonl_file])
+        def export(sess: views.SessionView, request: Any) -> dict[Any, Any]:
+            return to_ui(cb.export(sess, getattr(request, "username", None)))
+
+        export.__annotations__ = {"request": gr.Request}  # Gradio passes it by this hint
+        export_btn.click(export, [state], [export_md, csv_file, jsonl_file, drafts_df, state])
         export_csv_btn.click(wired(lambda sess: cb.export_assignment("csv", sess)), [state],
                              [assignment_md, assignment_file])
         export_pq_btn.click(wired(lambda sess: cb.export_assignment("parquet", sess)), [state],
@@ -313,13 +324,16 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
         readout_btn.click(wired(cb.read_out), [results_file, state],
                           [readout_md, readout_df, readout_plot])
 
-        def on_load(progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
-            n = len(WARMUP_STAGES)
-            while not warmup.done.wait(timeout=0.25):
-                progress((warmup.index, n), desc=warmup.stage)
-            return cb.status_text()
+        # The status line says what is still warming (the product index with its progress)
+        # and stops polling once everything is built; requests never wait for the warm-up.
+        status_timer = gr.Timer(1.0, active=True)
 
-        demo.load(on_load, None, [status])
+        def on_tick() -> tuple[str, Any]:
+            return cb.status_text(), gr.Timer(active=not warmup.done.is_set())
+
+        status_timer.tick(on_tick, None, [status, status_timer], queue=False,
+                          show_progress="hidden")
+        demo.load(on_tick, None, [status, status_timer], queue=False)
     return cast("gr.Blocks", demo)
 
 

@@ -228,6 +228,21 @@ class AgentRunner:
 
         return check_draft_in_shop(draft, self.deps.shop, self.settings.link_allowlist)
 
+    def sms_size(self, text: str) -> Any:
+        """Encoding, length and parts of an SMS text (``tools.copy.rules.SmsSize``)."""
+        from tools.copy.rules import sms_size
+
+        return sms_size(text)
+
+    def check_contacts(self, pairs: list[tuple[str, str]]) -> list[Any]:
+        """Consent and frequency rules for (customer id, channel) pairs as the shop is now.
+
+        Returns ``agent.loop.contacts.ContactCheck`` per pair (an export re-checks with it).
+        """
+        from agent.loop.contacts import check_contacts
+
+        return check_contacts(self.deps, pairs)
+
     def record_review(self, run_id: str, action: str, data: dict[str, Any]) -> None:
         """Append a reviewer's action (edit, approve, reject, export) to the run's trace.
 

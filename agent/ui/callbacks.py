@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.ui import readout, views
+from agent.ui import exports, readout, views
+from agent.ui.editor import meter_for
+from agent.ui.warmup import WARMUP_STAGES as WARMUP_STAGES
+from agent.ui.warmup import Lang, Warmup, language_of, with_note
 
 if TYPE_CHECKING:
     from agent.loop.runner import AgentRunner
@@ -35,14 +37,6 @@ logger = logging.getLogger(__name__)
 
 #: What a callback hands back: component name -> value or :class:`Update`.
 UIValues = dict[str, Any]
-
-#: Stores built before the first request (each is cached on disk after the first start).
-WARMUP_STAGES: list[tuple[str, str]] = [
-    ("Loading the shop", "shop"),
-    ("Building customer profiles", "profiles"),
-    ("Building the product index", "products"),
-    ("Preparing recommendations", "recommender"),
-]
 
 EDITOR_FIELDS = ("subject", "preheader", "title", "body")
 SELECT_FIRST = "_Select a draft first._"
@@ -60,40 +54,6 @@ def update(**props: Any) -> Update:
     return Update(props)
 
 
-class Warmup:
-    """Builds the stores the first request needs in a background thread, with progress."""
-
-    def __init__(self, deps: Any) -> None:
-        self.deps = deps
-        self.stage = WARMUP_STAGES[0][0]
-        self.index = 0
-        self.failed: list[str] = []
-        self.done = threading.Event()
-        self.seconds = 0.0
-
-    def start(self) -> None:
-        """Start building in the background."""
-        threading.Thread(target=self._run, name="warmup", daemon=True).start()
-
-    def _run(self) -> None:
-        from tqdm import tqdm
-
-        started = time.perf_counter()
-        with tqdm(total=len(WARMUP_STAGES), desc="Preparing the shop", unit="step") as bar:
-            for i, (label, attr) in enumerate(WARMUP_STAGES):
-                self.index, self.stage = i, label
-                bar.set_postfix_str(label)
-                try:
-                    getattr(self.deps, attr)
-                except Exception:
-                    logger.exception("warm-up step failed: %s", label)
-                    self.failed.append(label)
-                bar.update()
-        self.seconds = time.perf_counter() - started
-        logger.info("ready in %.1f s", self.seconds)
-        self.done.set()
-
-
 def new_session() -> views.SessionView:
     """A fresh browser session: its own agent session id and an empty draft queue."""
     return views.SessionView(session_id=uuid.uuid4().hex[:12])
@@ -107,6 +67,7 @@ class AppCallbacks:
         self.runner = runner
         self.warmup = warmup
         self.exports_dir = settings.state_dir / "exports"
+        self.ledger = exports.ExportLedger(self.exports_dir / exports.LEDGER_NAME)
         self.provider = (
             settings.provider
             if settings.provider == "offline"
@@ -121,8 +82,9 @@ class AppCallbacks:
         text = views.status_line(
             self.provider, self.settings.shop_name, shop.counts(), shop.meta.get("as_of")
         )
-        if self.warmup.failed:
-            text += " · ⚠️ not ready: " + ", ".join(self.warmup.failed) + " (see the server log)"
+        for note in (self.warmup.note("status"), self.warmup.failed_note()):
+            if note:
+                text += " · " + note
         return text
 
     # -- chat ---------------------------------------------------------------------------------
@@ -139,12 +101,8 @@ class AppCallbacks:
         final = None
         started = time.perf_counter()
         try:
-            if not self.warmup.done.is_set():
-                pending = {"title": "⏳ Preparing the shop data", "status": "pending"}
-                yield {
-                    "chatbot": [*history, {"role": "assistant", "content": "", "metadata": pending}]
-                }
-                self.warmup.done.wait()
+            # Nothing waits for the warm-up as a whole: a store a request needs is built (or
+            # waited for) when the request's tool asks for it; the answer says what is warming.
             for step in self.runner.stream(text, session=sess.session_id):
                 history = views.apply_update(history, step)
                 if step.result is not None:
@@ -159,6 +117,7 @@ class AppCallbacks:
         if final is None:
             return
         seconds = time.perf_counter() - started
+        history = with_note(history, self.warmup.note("answer", language_of(text)))
         out: UIValues = {
             "chatbot": history,
             "state": sess,
@@ -238,7 +197,17 @@ class AppCallbacks:
         for name in EDITOR_FIELDS:
             value = views.field(item.draft, name, default="") if item else ""
             out[f"{name}_tb"] = update(value=value, visible=name in have)
+        out["sms_md"] = self.sms_meter(
+            str(views.field(item.draft, "body", default="")) if item else "", key, sess)
         return out
+
+    def sms_meter(self, body: str, key: str | None, sess: views.SessionView) -> str:
+        """The live SMS meter for the body being typed ("" unless the draft is an SMS)."""
+        item = views.find_draft(sess.drafts, key)
+        channel = str(views.field(item.draft, "channel", default="")) if item else ""
+        zh = item is not None and views.field(item.draft, "language", default="") == "zh"
+        lang: Lang = "zh" if zh else "en"
+        return meter_for(self.runner.sms_size, body, channel, lang)
 
     def guarded(self, action: Callable[..., UIValues]) -> Callable[..., UIValues]:
         """``action`` (draft key first, session last) with faults shown as a friendly line."""
@@ -290,9 +259,18 @@ class AppCallbacks:
             )
         return {**self.draft_view(sess, key), "state": sess}
 
-    def approve(self, key: str | None, sess: views.SessionView) -> UIValues:
-        """Approve the draft (refused while it fails the guard)."""
-        return self._set_status(key, sess, "approved")
+    def approve(self, key: str | None, reason: str, sess: views.SessionView) -> UIValues:
+        """Approve the draft (refused while it fails the guard or doubles one without a reason)."""
+        new = exports.approve(sess.drafts, key, reason)
+        if new is None:
+            return {"detail_md": SELECT_FIRST}
+        sess.drafts = views.replace_item(sess.drafts, new)
+        if new.status == "approved":
+            data: dict[str, Any] = {"draft_id": new.key}
+            if new.reason:
+                data["override_reason"] = new.reason
+            self.record(new.run_id, "approve", data)
+        return {**self.draft_view(sess, key), "state": sess}
 
     def reject(self, key: str | None, sess: views.SessionView) -> UIValues:
         """Reject the draft."""
@@ -311,33 +289,31 @@ class AppCallbacks:
             self.record(new.run_id, action, {"draft_id": new.key})
         return {**self.draft_view(sess, key), "state": sess}
 
-    def export(self, sess: views.SessionView) -> UIValues:
-        """Write the approved drafts as CSV and JSONL and offer both files for download."""
+    def export(self, sess: views.SessionView, user: str | None = None) -> UIValues:
+        """Export what is new and still allowed (``agent.ui.exports``); offer both files."""
         hidden = update(value=None, visible=False)
+        by = user or "local user"
         try:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            paths = views.write_exports(
-                sess.drafts, self.exports_dir, f"approved-drafts-{sess.session_id}-{stamp}"
-            )
+            drafts, plan, paths = exports.run_export(
+                sess.drafts, self.ledger, self.exports_dir,
+                f"approved-drafts-{sess.session_id}-{stamp}", self.runner.check_contacts, by)
         except Exception as exc:
             logger.exception("export failed (session %s)", sess.session_id)
-            return {
-                "export_md": views.friendly_error(exc),
-                "csv_file": hidden,
-                "jsonl_file": hidden,
-            }
+            return {"export_md": views.friendly_error(exc), "csv_file": hidden,
+                    "jsonl_file": hidden}
+        sess.drafts = drafts
+        note = exports.export_note(plan, len(plan.write) if paths else 0)
         if paths is None:
-            return {
-                "export_md": "_Approve at least one draft to export it._",
-                "csv_file": hidden,
-                "jsonl_file": hidden,
-            }
-        approved = [d for d in sess.drafts if d.status == "approved"]
-        self._record_export(approved, [p.name for p in paths])
+            return {"export_md": note, "csv_file": hidden, "jsonl_file": hidden,
+                    "drafts_df": views.drafts_table(sess.drafts), "state": sess}
+        self._record_export(plan.write, [p.name for p in paths], by)
         return {
-            "export_md": f"Exported {len(approved)} approved draft(s).",
+            "export_md": note,
             "csv_file": update(value=str(paths[0]), visible=True),
             "jsonl_file": update(value=str(paths[1]), visible=True),
+            "drafts_df": views.drafts_table(sess.drafts),
+            "state": sess,
         }
 
     # -- plan: assignment out, results in -----------------------------------------------------
@@ -401,9 +377,11 @@ class AppCallbacks:
         except Exception:  # the review itself succeeded; only its trace line is missing
             logger.exception("could not record %s in the trace of run %s", action, run_id)
 
-    def _record_export(self, items: Sequence[views.DraftItem], files: list[str]) -> None:
+    def _record_export(
+        self, items: Sequence[views.DraftItem], files: list[str], by: str
+    ) -> None:
         by_run: dict[str, list[str]] = {}
         for item in items:
             by_run.setdefault(item.run_id, []).append(item.key)
         for run_id, draft_ids in by_run.items():
-            self.record(run_id, "export", {"draft_ids": draft_ids, "files": files})
+            self.record(run_id, "export", {"draft_ids": draft_ids, "files": files, "by": by})

@@ -1,7 +1,9 @@
 """The draft review queue: table, picker, edit and guard re-check, approve/reject, export.
 
 A browser session keeps its drafts as a list of immutable :class:`DraftItem`; every
-function returns a new list or item. Approved drafts are exported as CSV and JSONL.
+function returns a new list or item. Approved drafts are exported as CSV (UTF-8 with a BOM,
+so spreadsheet programs read Chinese right) and JSONL; ``agent.ui.exports`` decides which
+(one per customer, channel and campaign; never twice; consent and frequency re-checked).
 Re-exported by ``agent.ui.views``, where the app finds them.
 """
 
@@ -44,11 +46,15 @@ EXPORT_FIELDS = [
     "preheader",
     "title",
     "body",
+    "offer_code",
+    "campaign",
     "products",
     "guard_passed",
     "guard_problems",
     "edited",
     "status",
+    "override_reason",
+    "exported_by",
     "exported_at",
 ]
 
@@ -66,6 +72,8 @@ class DraftItem:
     edited: bool = False
     note: str = ""
     run_id: str = ""  # the agent run that wrote the draft (its trace records the review)
+    reason: str = ""  # why a second draft for the same customer, channel and campaign is ok
+    exported_at: str = ""  # when this draft was exported (ISO time), "" before
 
 
 @dataclass
@@ -143,6 +151,7 @@ def drafts_table(items: Sequence[DraftItem]) -> pd.DataFrame:
     for n, item in enumerate(items, start=1):
         d = item.draft
         status = STATUS_LABELS[item.status] + (" · edited" if item.edited else "")
+        status += " · exported" if item.exported_at else ""
         rows.append(
             [
                 n,
@@ -204,6 +213,10 @@ def draft_detail(item: DraftItem | None) -> str:
             for p in products
         ]
         lines.append(f"**Products:** {', '.join(names)}")
+    if item.reason:
+        lines.append(f"**Approved as a second message because:** {item.reason}")
+    if item.exported_at:
+        lines.append(f"**Exported:** {item.exported_at[:16].replace('T', ' ')} UTC")
     if item.note:
         lines.append(f"_{item.note}_")
     return "\n\n".join(lines)
@@ -260,7 +273,17 @@ def replace_item(items: Sequence[DraftItem], new: DraftItem) -> list[DraftItem]:
     return [new if i.key == new.key else i for i in items]
 
 
-def export_records(items: Sequence[DraftItem], exported_at: datetime) -> list[dict[str, Any]]:
+def campaign_of(draft: Any) -> str:
+    """The campaign a draft belongs to: its offer's code, else the offer's name, else its goal."""
+    offer = field(draft, "offer")
+    code = str(field(offer, "code", default="") or "") if offer else ""
+    name = str(field(offer, "name", default="") or "") if offer else ""
+    return code or name or str(field(draft, "goal", default="") or "-")
+
+
+def export_records(
+    items: Sequence[DraftItem], exported_at: datetime, by: str = ""
+) -> list[dict[str, Any]]:
     """The approved drafts as flat records (the CSV and JSONL rows)."""
     records = []
     for item in items:
@@ -278,6 +301,8 @@ def export_records(items: Sequence[DraftItem], exported_at: datetime) -> list[di
                 "preheader": field(d, "preheader", default=""),
                 "title": field(d, "title", default=""),
                 "body": field(d, "body", default=""),
+                "offer_code": str(field(field(d, "offer"), "code", default="") or ""),
+                "campaign": campaign_of(d),
                 "products": [
                     p if isinstance(p, str) else str(field(p, "product_id", default=p))
                     for p in products
@@ -286,6 +311,8 @@ def export_records(items: Sequence[DraftItem], exported_at: datetime) -> list[di
                 "guard_problems": guard_problems(d),
                 "edited": item.edited,
                 "status": item.status,
+                "override_reason": item.reason,
+                "exported_by": by,
                 "exported_at": exported_at.isoformat(),
             }
         )
@@ -293,21 +320,25 @@ def export_records(items: Sequence[DraftItem], exported_at: datetime) -> list[di
 
 
 def write_exports(
-    items: Sequence[DraftItem], out_dir: Path, stem: str, now: datetime | None = None
+    items: Sequence[DraftItem], out_dir: Path, stem: str, now: datetime | None = None,
+    by: str = "",
 ) -> tuple[Path, Path] | None:
     """Write the approved drafts as ``<stem>.csv`` and ``<stem>.jsonl`` (atomically).
+
+    The CSV starts with a UTF-8 byte order mark: Excel reads a BOM-less UTF-8 file in the
+    system's code page and garbles Chinese.
 
     Returns:
         The two paths, or None when no draft is approved.
     """
-    records = export_records(items, now or datetime.now(UTC))
+    records = export_records(items, now or datetime.now(UTC), by)
     if not records:
         return None
     csv_path = out_dir / f"{stem}.csv"
     jsonl_path = out_dir / f"{stem}.jsonl"
 
     def write_csv(tmp: Path) -> None:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
+        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=EXPORT_FIELDS)
             writer.writeheader()
             for rec in records:

@@ -68,6 +68,16 @@ class VectorSync:
                 bar.close()
         return self.last
 
+    @property
+    def running(self) -> bool:
+        """Whether a background sync is still running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(products embedded, products to embed) of the current or last sync."""
+        return self._progress
+
     def start(self) -> None:
         """Run ``sync`` on a background thread (nothing new if one is running)."""
         if self._thread is not None and self._thread.is_alive():

@@ -125,6 +125,16 @@ class ProductIndex:
         """Run ``sync`` on a background thread; searches wait for it (``wait``)."""
         self._sync.start()
 
+    @property
+    def syncing(self) -> bool:
+        """Whether a background sync is still running (searches would wait for it)."""
+        return self._sync.running
+
+    @property
+    def sync_progress(self) -> tuple[int, int]:
+        """(products embedded, products to embed) of the current or last sync."""
+        return self._sync.progress
+
     def wait(self, progress: bool | None = None) -> SyncReport | None:
         """Wait for a background sync, with a tqdm bar (None: when stderr is a terminal).
 

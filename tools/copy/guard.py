@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tools.copy.guard_checks import (
+    CatalogIndex,
     catalog_index,
     check_channel,
     check_discount_and_code,
@@ -43,6 +44,7 @@ from tools.copy.guard_checks import (
 )
 from tools.copy.guard_checks import catalog_rows as catalog_rows
 from tools.copy.guard_checks import customer_rows as customer_rows
+from tools.copy.guard_names import ShortNames
 from tools.copy.models import GuardVerdict, ProblemList
 from tools.copy.rules import (
     AMOUNT_AFTER_RE,
@@ -85,6 +87,20 @@ logger = logging.getLogger(__name__)
 # --- the guard ----------------------------------------------------------------------------------
 
 
+_SHORT: dict[int, tuple[CatalogIndex, ShortNames]] = {}
+
+
+def short_names(cat: CatalogIndex) -> ShortNames:
+    """The catalog's short-name lookups, built once per catalog index."""
+    hit = _SHORT.get(id(cat))
+    if hit is None or hit[0] is not cat:
+        if len(_SHORT) >= 8:
+            _SHORT.pop(next(iter(_SHORT)))
+        hit = (cat, ShortNames.build(cat.rows))
+        _SHORT[id(cat)] = hit
+    return hit[1]
+
+
 def check_draft(
     draft: Draft,
     catalog: pd.DataFrame,
@@ -111,6 +127,7 @@ def check_draft(
     offer = offer if offer is not None else draft.offer
     problems = ProblemList()
     cat = catalog_index(catalog)
+    short = short_names(cat)
     check_channel(draft, problems, allowed_links)
     fields = {k: nfkc(v) for k, v in draft.text_fields().items()}
     text = "\n".join(fields.values())
@@ -154,9 +171,12 @@ def check_draft(
             problems.add("out_of_stock", f"{product.product_id} ({row['title']}) is out of stock")
         names = [t for t in (*titles, product.title) if t]
         if not any(nfkc(t) in text for t in names):
-            problems.add(
-                "missing_product", f"cited product {product.title!r} is not named in the text"
-            )
+            # As an editor shortens it: brand, some title words in order, the product type.
+            names = short.names(text, product.product_id, nfkc(str(row.get("brand") or "")))
+            if not names:
+                problems.add(
+                    "missing_product", f"cited product {product.title!r} is not named in the text"
+                )
         cited_titles += [nfkc(t) for t in names]
     for pid in dict.fromkeys(PRODUCT_ID_RE.findall(text)):
         if pid not in cat.rows:
@@ -177,6 +197,12 @@ def check_draft(
     for title in sorted(set(known), key=len, reverse=True):
         scan = scan.replace(title, " ")
     check_uncited_titles(scan, cat, cited, problems)
+    for phrase, pids in short.phrases(scan):
+        if not pids:
+            problems.add("unknown_product", f"{phrase!r} is not a product in the catalog")
+        elif not pids & cited:
+            problems.add("uncited_product", f"{phrase!r} names catalog product "
+                         f"{sorted(pids)[0]} without citing it")
     check_money(scan, draft, cat, offer, problems)
     bare = AMOUNT_BEFORE_RE.sub(" ", AMOUNT_AFTER_RE.sub(" ", scan))
     check_discount_and_code(bare, offer, problems)

@@ -48,11 +48,11 @@ def test_review_actions_are_recorded_in_the_trace_of_the_drafts_run(
     marker = "Zebra-sale-marker"
     out = cb.save(key, "", "", "", f"{original} {marker} {{first_name}}", sess)
     assert "found problems" in out["detail_md"]
-    cb.approve(key, sess)
+    cb.approve(key, "", sess)
     assert sess.drafts[0].status == "pending"
     # Fixing the text passes the guard; then the reviewer approves and exports.
     cb.save(key, "", "", "", original, sess)
-    cb.approve(key, sess)
+    cb.approve(key, "", sess)
     exported = cb.export(sess)
     assert exported["export_md"] == "Exported 1 approved draft(s)."
     files = [Path(exported[k].props["value"]).name for k in ("csv_file", "jsonl_file")]
@@ -65,7 +65,7 @@ def test_review_actions_are_recorded_in_the_trace_of_the_drafts_run(
     assert "placeholder" in bad_edit["problems"]
     assert good_edit["guard_passed"] is True and good_edit["problems"] == []
     assert approve == {"action": "approve", "draft_id": key}
-    assert export == {"action": "export", "draft_ids": [key], "files": files}
+    assert export == {"action": "export", "draft_ids": [key], "files": files, "by": "local user"}
     assert reject == {"action": "reject", "draft_id": key}
     trace_file = (cb.settings.trace_dir / f"{run_id}.jsonl").read_text(encoding="utf-8")
     assert marker not in trace_file
@@ -76,7 +76,8 @@ def test_export_records_one_event_per_run_and_no_changes_record_nothing(
 ) -> None:
     cb = callbacks
     sess = new_session()
-    for request in ("Draft an SMS for C00003", "Draft an SMS for C00004"):
+    # Other customers than the first test's: an export never repeats a customer's message.
+    for request in ("Draft an SMS for C00005", "Draft an SMS for C00004"):
         list(cb.respond(request, None, sess))
     runs = [i.run_id for i in sess.drafts]
     assert len(sess.drafts) == 2 and len(set(runs)) == 2
@@ -84,12 +85,12 @@ def test_export_records_one_event_per_run_and_no_changes_record_nothing(
     out = cb.save(first.key, "", "", "", str(first.draft.body), sess)  # nothing changed
     assert "No changes to save." in out["detail_md"]
     for item in sess.drafts:
-        cb.approve(item.key, sess)
+        cb.approve(item.key, "", sess)
     exported = cb.export(sess)
     files = [Path(exported[k].props["value"]).name for k in ("csv_file", "jsonl_file")]
     for item in sess.drafts:
         data = [e.data for e in _reviews(cb, item.run_id)]
         assert data == [
             {"action": "approve", "draft_id": item.key},
-            {"action": "export", "draft_ids": [item.key], "files": files},
+            {"action": "export", "draft_ids": [item.key], "files": files, "by": "local user"},
         ]
