@@ -275,7 +275,8 @@ def solve_allocation(
     by default 0 (proven optimal) up to ``EXACT_UP_TO`` cells and 1e-5 beyond (proving the
     last 0.001% can take minutes; the achieved gap is reported in ``Allocation.gap``).
     HiGHS 1.12 can print a stray debug line on the process's stdout even when silent (see
-    jump-dev/HiGHS.jl#312); ``_native_stdout_to_stderr`` sends it to stderr so a command's JSON output stays clean.
+    jump-dev/HiGHS.jl#312); ``_native_stdout_to_stderr`` sends it to stderr so a command's
+    JSON output stays clean.
 
     Raises:
         InfeasibleAllocationError: the constraints cannot all hold (names the constraint).
