@@ -50,7 +50,7 @@ EXAMPLES: list[str] = [
 
 CSS = """
 .gradio-container {max-width: 1480px !important; margin: auto;}
-#app-header h2 {margin: 0;}
+#app-header h1 {margin: 0; font-size: 1.5em;}
 #status-line {font-size: 0.9em; opacity: 0.9;}
 #status-line p {margin: 0.2em 0;}
 #run-info {font-size: 0.8em; opacity: 0.75;}
@@ -116,7 +116,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
         view_state = gr.State(history.new_view)
         with gr.Row(equal_height=True):
             header = gr.Markdown(
-                f"## 🛍️ Marketing assistant · {settings.shop_name}", elem_id="app-header"
+                language.header(views.Words("en"), settings.shop_name), elem_id="app-header"
             )
             status = gr.Markdown("⏳ Preparing the shop…", elem_id="status-line")
             lang = gr.Radio(language.LANGUAGE_CHOICES, value="en", label="Language",
@@ -457,6 +457,7 @@ def main() -> int:
     import gradio as gr
 
     from agent.loop.runner import AgentRunner
+    from agent.ui import a11y
     from agent.ui.callbacks import Warmup
 
     try:
@@ -472,8 +473,10 @@ def main() -> int:
     try:
         demo.launch(
             **launch_options(settings),
-            theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="sky", neutral_hue="slate"),
-            css=CSS,
+            theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="sky", neutral_hue="slate"
+                                 ).set(**a11y.THEME_COLOURS),
+            css=CSS + a11y.CSS,
+            head=a11y.HEAD,
         )
     except OSError as exc:  # e.g. the port is taken
         fail(f"could not serve on {settings.ui_host}:{settings.ui_port}: {exc}")

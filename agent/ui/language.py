@@ -65,7 +65,7 @@ def examples(words: Words) -> list[list[str]]:
 
 def header(words: Words, shop_name: str) -> str:
     """The app's heading."""
-    return f"## 🛍️ {words.ui('title')} · {shop_name}"
+    return f"# 🛍️ {words.ui('title')} · {shop_name}"
 
 
 def relabel(

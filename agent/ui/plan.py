@@ -245,7 +245,7 @@ def plan_chart(plan: Any, words: Words | None = None) -> Figure | None:
     for y, total in enumerate(left[:-1]):
         ax.annotate(f"{_thousands_format(total, 0)}", xy=(total, y), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=8, color="#333333")
-    if budget > spent:
+    if budget - spent > 0.005 * budget:  # a visible unspent part
         ax.barh([budget_bar], [budget - spent], left=[spent], color=UNSPENT_COLOUR,
                 hatch="//", edgecolor="#8C8C8C", height=0.6, label=w.ui("chart_unspent"))
     if budget > 0:
