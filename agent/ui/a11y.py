@@ -5,7 +5,8 @@ contrast ratio (4.5:1) on its pale backgrounds. ``HEAD`` is a small script for t
 head: Gradio's chat renders each tool step's title as a ``role="button"`` holding an unnamed
 arrow button (axe: "button-name", critical; "nested-interactive", serious); the script names
 the arrow and disables it (``CSS`` lets its clicks through to the title), since the title
-itself already toggles the step by keyboard and mouse. It watches the page because steps are added as the chat streams.
+itself already toggles the step by keyboard and mouse. It watches the page because steps
+are added as the chat streams.
 """
 
 from __future__ import annotations
