@@ -25,7 +25,7 @@ R = TypeVar("R")
 #: Channel colours of the plan chart (colour-blind safe, from the Okabe-Ito palette).
 CHANNEL_COLOURS: dict[str, str] = {"email": "#0072B2", "sms": "#E69F00", "push": "#009E73"}
 FALLBACK_COLOURS = ("#CC79A7", "#56B4E9", "#D55E00", "#999999")
-_PLAN_KEYS = ["col_segment", "col_channel", "col_offer", "col_contacts", "col_cost",
+_PLAN_KEYS = ["col_segment", "col_plan_channel", "col_offer", "col_contacts", "col_cost",
               "col_conversions", "col_revenue", "col_interval", "col_reason"]  # fmt: skip
 PLAN_COLUMNS = [Words("en").ui(k) for k in _PLAN_KEYS]
 #: The unspent part of the budget on the chart.
