@@ -199,7 +199,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                             interactive=False,
                             wrap=True,
                             elem_id="products-table",
-                            column_widths=["14%", "5%", "11%", "31%", "11%", "12%", "16%"],
+                            column_widths=["13%", "5%", "11%", "28%", "11%", "14%", "18%"],
                             visible=False,
                             max_height=640,
                         )

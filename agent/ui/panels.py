@@ -18,8 +18,8 @@ import pandas as pd
 from agent.offline.labels import Words
 from agent.ui.format import artifacts_of, field, money, percent, to_plain
 
-_PRODUCT_KEYS = ["col_for", "col_rank", "col_product", "col_title", "col_category", "col_price",
-                 "col_why"]  # fmt: skip
+_PRODUCT_KEYS = ["col_for", "col_rank", "col_product", "col_title", "col_product_category",
+                 "col_price", "col_why"]  # fmt: skip
 _SEGMENT_KEYS = ["col_customer", "col_name", "col_segment", "col_churn", "col_value",
                  "col_category", "col_channel"]  # fmt: skip
 _EN = Words("en")

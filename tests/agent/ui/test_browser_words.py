@@ -94,7 +94,9 @@ def _shot(page: Any, locale: str, step: str) -> None:
 
 
 @pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
-def test_a_marketers_walk_in_their_language(browser: Any, app: RunningApp, locale: str) -> None:
+def test_a_marketers_walk_in_their_language(  # noqa: F811 (the imported fixtures)
+    browser: Any, app: RunningApp, locale: str
+) -> None:
     words = WORDS[locale]
     asks: list[str] = list(words["requests"])  # type: ignore[arg-type]
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
