@@ -94,8 +94,10 @@ def _shot(page: Any, locale: str, step: str) -> None:
 
 
 @pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
-def test_a_marketers_walk_in_their_language(  # noqa: F811 (the imported fixtures)
-    browser: Any, app: RunningApp, locale: str
+def test_a_marketers_walk_in_their_language(
+    browser: Any,  # noqa: F811 (the imported fixture)
+    app: RunningApp,  # noqa: F811 (the imported fixture)
+    locale: str,
 ) -> None:
     words = WORDS[locale]
     asks: list[str] = list(words["requests"])  # type: ignore[arg-type]
