@@ -251,8 +251,9 @@ def _plan(view: PanelView, entry: Entry | None, update: Callable[..., Any]) -> d
         "whatif_plot": update(value=curve, visible=curve is not None),
         "plan_df": update(value=plan.plan_table(data, w), visible=has_rows,
                           label=w.ui("plan_table")),
-        "holdout_md": readout.holdout_summary(data) if data is not None else "",
-        "power_df": update(value=readout.power_table(data), visible=has_rows),
+        "holdout_md": readout.holdout_summary(data, w) if data is not None else "",
+        "power_df": update(value=readout.power_table(data, w), visible=has_rows,
+                           label=w.ui("holdout_table")),
     }  # fmt: skip
 
 
