@@ -173,7 +173,7 @@ def _draft(w: Words, d: Any) -> str:
             w.lang,
             "draft_head",
             channel=w.channel(d.channel),
-            customer_id=d.customer_id,
+            customer_id=_who(w, d),
             language=w.label("language", d.language),
             verdict=verdict,
         )

@@ -174,7 +174,7 @@ class AppCallbacks:
         out: UIValues = {
             "chatbot": history,
             "state": sess,
-            "run_md": views.run_info(final, seconds),
+            "run_md": views.run_info(final, seconds, view.words if view else None),
         }
         out.update(self.panels_for(final, view))
         plan = views.latest_artifact(final, "optimize_campaign")

@@ -287,21 +287,21 @@ def panel_for(result: Any) -> str:
     return "customers"
 
 
-def run_info(result: Any, seconds: float) -> str:
+def run_info(result: Any, seconds: float, words: Words | None = None) -> str:
     """A line under the chat about the last run: its id, tool calls and time.
 
     ``python -m agent trace show ID`` prints the run's trace.
     """
+    w = words or Words()
     calls = field(result, "tool_calls", default=[]) or []
     failed = sum(1 for c in calls if not field(c, "ok", default=True))
     run_id = field(result, "run_id", default="?")
     parts = [
-        f"Last run `{run_id}`",
-        f"{len(calls)} tool call{'s' if len(calls) != 1 else ''}"
-        + (f" ({failed} failed)" if failed else ""),
-        f"{seconds:.1f} s",
+        w.ui("run_last", run_id=run_id),
+        w.count("call", len(calls)) + (w.ui("run_failed", n=failed) if failed else ""),
+        w.ui("run_seconds", seconds=f"{seconds:.1f}"),
     ]
     stopped = field(result, "stopped", default="done")
     if stopped != "done":
-        parts.append(f"stopped: {humanize(stopped).lower()}")
+        parts.append(w.ui("run_stopped", why=humanize(stopped).lower()))
     return " · ".join(parts)

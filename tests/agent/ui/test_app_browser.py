@@ -160,18 +160,23 @@ def _open(browser: Any, url: str) -> tuple[Any, Any]:
 
 def _ask(page: Any, text: str) -> None:
     """Send a request and wait until its answer has arrived."""
-    before = page.locator("#run-info").inner_text()
+    code = page.locator("#run-info code")
+    before = code.first.inner_text() if code.count() else ""
     page.fill("#request textarea", text)
     page.press("#request textarea", "Enter")
     _wait_answer(page, before)
 
 
 def _wait_answer(page: Any, before: str) -> None:
-    """Wait until the run line under the chat names a new run (set when a run ends)."""
+    """Wait until the run line under the chat names a new run (set when a run ends).
+
+    The line is in the interface's language; its run id (a code element) is the same in
+    every one. ``before`` is the previous run's id ("" before the first run).
+    """
     page.wait_for_function(
         "prev => { const el = document.querySelector('#run-info');"
-        " const t = el ? el.innerText.trim() : '';"
-        " return t.startsWith('Last run') && t !== prev; }",
+        " const code = el ? el.querySelector('code') : null;"
+        " return !!code && code.innerText.trim() !== prev; }",
         arg=before.strip(),
         timeout=ANSWER_MS,
     )

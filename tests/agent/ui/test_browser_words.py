@@ -127,8 +127,8 @@ def test_a_marketers_walk_in_their_language(
 
         _ask(page, asks[1])  # a segment: shown in full, paged, exported; no old profile above
         assert "👤" in _selected_tab(page)
-        assert not page.locator("#profile-card").is_visible()
-        assert page.locator("#segment-table").is_visible()
+        page.locator("#profile-card").wait_for(state="hidden", timeout=5_000)
+        page.locator("#segment-table").wait_for(state="visible", timeout=5_000)
         first = page.locator("#segment-table [data-col='0']").first.inner_text()
         page.click("#segment-next")
         page.wait_for_selector(f"#segment-page:has-text('{words['page2']}')")
