@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from agent.settings import Settings, SettingsLoadError, load_settings
@@ -49,12 +50,16 @@ EXAMPLES: list[str] = [
 
 CSS = """
 .gradio-container {max-width: 1480px !important; margin: auto;}
-#app-header h2 {margin: 0;}
+#app-header h1 {margin: 0; font-size: 1.5em;}
 #status-line {font-size: 0.9em; opacity: 0.9;}
 #status-line p {margin: 0.2em 0;}
 #run-info {font-size: 0.8em; opacity: 0.75;}
 #run-info p {margin: 0.3em 0;}
 #drafts-table, #products-table, #plan-table, #segment-table {--font-mono: var(--font);}
+#products-table [data-col="1"] span, #products-table [data-col="2"] span,
+  #products-table [data-col="5"] span, #segment-table [data-col="0"] span,
+  #plan-table [data-col="3"] span {white-space: nowrap;}
+#lang-switch {max-width: 220px;}
 #drafts-table table, #products-table table, #plan-table table, #segment-table table
   {font-size: 0.86em;}
 #profile-card table {width: 100%; border-collapse: collapse; border: none !important;}
@@ -98,7 +103,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
     """The Blocks app: chat with steps on the left, result panels on the right."""
     import gradio as gr
 
-    from agent.ui import readout, views
+    from agent.ui import history, language, readout, views
     from agent.ui.callbacks import AppCallbacks, Update, new_session
     from agent.ui.gate import AppGate
 
@@ -108,11 +113,14 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
     title = f"Marketing assistant · {settings.shop_name}"
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
         state = gr.State(new_session)
+        view_state = gr.State(history.new_view)
         with gr.Row(equal_height=True):
-            gr.Markdown(
-                f"## 🛍️ Marketing assistant · {settings.shop_name}", elem_id="app-header"
+            header = gr.Markdown(
+                language.header(views.Words("en"), settings.shop_name), elem_id="app-header"
             )
             status = gr.Markdown("⏳ Preparing the shop…", elem_id="status-line")
+            lang = gr.Radio(language.LANGUAGE_CHOICES, value="en", label="Language",
+                            elem_id="lang-switch", scale=0, min_width=200)
 
         with gr.Row():
             with gr.Column(scale=5, min_width=400):
@@ -151,32 +159,59 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
 
             with gr.Column(scale=7, min_width=520):
                 with gr.Tabs(elem_id="panels") as tabs:
-                    with gr.Tab("👤 Customers", id="customers"):
+                    with gr.Tab("👤 Customers", id="customers") as tab_customers:
+                        customers_history = gr.Dropdown(
+                            choices=[], label="Results of this conversation (latest first)",
+                            elem_id="customers-history", visible=False, interactive=True)
                         profile_md = gr.Markdown(views.profile_card(None), elem_id="profile-card")
-                        segment_md = gr.Markdown("", elem_id="segment-summary")
+                        segment_md = gr.Markdown("", elem_id="segment-summary", visible=False)
                         segment_df = gr.Dataframe(
                             value=views.segment_table(None),
-                            label="Sample of matching customers",
+                            label="Customers in this segment",
                             interactive=False,
                             wrap=True,
                             elem_id="segment-table",
                             visible=False,
+                            max_height=620,
                         )
-                    with gr.Tab("🛒 Products", id="products"):
+                        with gr.Row(visible=False, elem_id="segment-tools") as segment_tools:
+                            segment_prev = gr.Button("◀ Previous", size="sm", scale=0,
+                                                     min_width=120, elem_id="segment-prev")
+                            segment_page_md = gr.Markdown("", elem_id="segment-page")
+                            segment_next = gr.Button("Next ▶", size="sm", scale=0,
+                                                     min_width=120, elem_id="segment-next")
+                            segment_export = gr.Button("⬇️ Export segment (CSV)", size="sm",
+                                                       scale=0, min_width=200,
+                                                       elem_id="segment-export")
+                        segment_note = gr.Markdown("", elem_id="segment-note")
+                        segment_file = gr.File(label="Segment (CSV)", elem_id="segment-file",
+                                               interactive=False, visible=False, height=80)
+                    with gr.Tab("🛒 Products", id="products") as tab_products:
+                        products_history = gr.Dropdown(
+                            choices=[], label="Results of this conversation (latest first)",
+                            elem_id="products-history", visible=False, interactive=True)
+                        products_note = gr.Markdown(
+                            f"_{views.Words('en').ui('products_empty')}_",
+                            elem_id="products-note")
                         products_df = gr.Dataframe(
                             value=views.products_table(None),
                             label="Recommendations and search results",
                             interactive=False,
                             wrap=True,
                             elem_id="products-table",
-                            column_widths=["11%", "5%", "10%", "24%", "11%", "10%", "7%", "22%"],
+                            column_widths=["13%", "5%", "11%", "28%", "11%", "14%", "18%"],
+                            visible=False,
+                            max_height=640,
                         )
-                    with gr.Tab("📈 Campaign plan", id="plan"):
+                    with gr.Tab("📈 Campaign plan", id="plan") as tab_plan:
+                        plan_history = gr.Dropdown(
+                            choices=[], label="Results of this conversation (latest first)",
+                            elem_id="plan-history", visible=False, interactive=True)
                         plan_md = gr.Markdown(views.plan_summary(None), elem_id="plan-summary")
                         plan_plot = gr.Plot(label="Budget by segment and channel", show_label=False,
-                                            format="png", elem_id="plan-chart")
+                                            format="png", elem_id="plan-chart", visible=False)
                         whatif_plot = gr.Plot(label="What-if budget curve", show_label=False,
-                                              format="png", elem_id="whatif-chart")
+                                              format="png", elem_id="whatif-chart", visible=False)
                         plan_df = gr.Dataframe(
                             value=views.plan_table(None),
                             label="Allocation",
@@ -185,11 +220,11 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                             elem_id="plan-table",
                             column_widths=["12%", "9%", "8%", "9%", "7%", "8%", "8%", "13%",
                                            "26%"],
+                            visible=False,
                         )
-                        holdout_md = gr.Markdown(readout.holdout_summary(None),
-                                                 elem_id="holdout-summary")
+                        holdout_md = gr.Markdown("", elem_id="holdout-summary")
                         power_df = gr.Dataframe(value=readout.power_table(None),
-                                                label="Holdout and power per cell",
+                                                label="Holdout and power per cell", visible=False,
                                                 interactive=False, wrap=True, elem_id="power-table")
                         with gr.Row():
                             export_csv_btn = gr.Button("⬇️ Export assignment (CSV)",
@@ -207,11 +242,12 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                         readout_md = gr.Markdown(readout.readout_summary(None),
                                                  elem_id="readout-summary")
                         readout_plot = gr.Plot(label="Lift against the holdout", show_label=False,
-                                               format="png", elem_id="readout-chart")
+                                               format="png", elem_id="readout-chart",
+                                               visible=False)
                         readout_df = gr.Dataframe(value=readout.readout_table(None),
                                                   label="Read-out per cell", interactive=False,
                                                   wrap=True, elem_id="readout-table")
-                    with gr.Tab("✉️ Drafts", id="drafts"):
+                    with gr.Tab("✉️ Drafts", id="drafts") as tab_drafts:
                         drafts_df = gr.Dataframe(
                             value=views.drafts_table([]),
                             label="Drafts of this session",
@@ -255,7 +291,9 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
         editor = [subject_tb, preheader_tb, title_tb, body_tb]
         draft_outputs = [drafts_df, picker, detail_md, *editor, sms_md]
         panel_outputs = [profile_md, segment_md, segment_df, products_df, plan_md, plan_plot,
-                         whatif_plot, plan_df, holdout_md, power_df]
+                         whatif_plot, plan_df, holdout_md, power_df, view_state,
+                         customers_history, products_history, plan_history, segment_tools,
+                         segment_page_md, products_note]
         components: dict[str, Any] = {
             "state": state, "chatbot": chatbot, "msg": msg, "run_md": run_md, "tabs": tabs,
             "profile_md": profile_md, "segment_md": segment_md, "segment_df": segment_df,
@@ -268,6 +306,19 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
             "holdout_md": holdout_md, "power_df": power_df, "assignment_md": assignment_md,
             "assignment_file": assignment_file, "readout_md": readout_md,
             "readout_plot": readout_plot, "readout_df": readout_df,
+            # the panels that follow the conversation, and the language (agent.ui.history)
+            "view_state": view_state, "customers_history": customers_history,
+            "products_history": products_history, "plan_history": plan_history,
+            "segment_tools": segment_tools, "segment_page_md": segment_page_md,
+            "segment_prev": segment_prev, "segment_next": segment_next,
+            "segment_export": segment_export, "segment_note": segment_note,
+            "segment_file": segment_file, "products_note": products_note, "lang": lang,
+            "header": header, "status": status, "send": send, "examples": examples,
+            "new_chat": new_chat, "tab_customers": tab_customers, "tab_products": tab_products,
+            "tab_plan": tab_plan, "tab_drafts": tab_drafts, "export_csv_btn": export_csv_btn,
+            "export_pq_btn": export_pq_btn, "results_file": results_file,
+            "readout_btn": readout_btn, "save_btn": save_btn, "approve_btn": approve_btn,
+            "reject_btn": reject_btn, "export_btn": export_btn,
         }
 
         def to_ui(values: dict[str, Any]) -> dict[Any, Any]:
@@ -281,26 +332,51 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
             # Gradio reads a callback's signature to pass inputs: keep it positional.
             return lambda *args: to_ui(fn(*args))
 
-        def respond(text: str, chat: Any, sess: views.SessionView, request: Any
-                    ) -> Iterator[dict[Any, Any]]:
+        def respond(text: str, chat: Any, sess: views.SessionView, view: history.PanelView,
+                    request: Any) -> Iterator[dict[Any, Any]]:
             refused = gate.refusal(text, chat, sess.session_id, getattr(request, "username", None))
             if refused is not None:
                 yield to_ui(refused)
                 return
-            for values in cb.respond(text, chat, sess):
+            for values in cb.respond(text, chat, sess, view):
                 yield to_ui(values)
 
         respond.__annotations__ = {"request": gr.Request}  # Gradio passes it by this hint
 
-        chat_inputs = [msg, chatbot, state]
+        chat_inputs = [msg, chatbot, state, view_state]
         chat_outputs = [chatbot, msg, state, tabs, run_md, *panel_outputs, *draft_outputs]
         msg.submit(respond, chat_inputs, chat_outputs)
         send.click(respond, chat_inputs, chat_outputs)
         examples.click(lambda sample: sample[0], [examples], [msg], queue=False).then(
             respond, chat_inputs, chat_outputs
         )
-        new_chat.click(wired(cb.reset), [state], [chatbot, msg, run_md, state, *panel_outputs],
-                       queue=False)
+        new_chat.click(wired(cb.reset), [state, view_state],
+                       [chatbot, msg, run_md, state, *panel_outputs], queue=False)
+        # Earlier results per panel, segment pages and export, the interface language.
+        hc = cb.history
+        for panel, selector in (("customers", customers_history),
+                                ("products", products_history), ("plan", plan_history)):
+            selector.input(wired(lambda i, v, p=panel: hc.pick(p, i, v)), [selector, view_state],
+                           panel_outputs)
+        segment_prev.click(wired(lambda v: hc.turn_page(-1, v)), [view_state], panel_outputs)
+        segment_next.click(wired(lambda v: hc.turn_page(1, v)), [view_state], panel_outputs)
+        segment_export.click(
+            wired(lambda v: hc.export_segment(v, datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))),
+            [view_state], [segment_note, segment_file])
+        relabelled = [components[n] for n in language.STATIC_TEXT if n != "status"]
+        lang.input(wired(hc.language), [lang, view_state],
+                   list(dict.fromkeys([*relabelled, header, examples, *panel_outputs])))
+
+        def browser_language(view: history.PanelView, request: Any) -> dict[Any, Any]:
+            headers = getattr(request, "headers", None) or {}
+            chosen = language.browser_language(headers.get("accept-language"))
+            if chosen == view.lang:
+                return to_ui({"lang": Update({})})  # nothing to change
+            values = hc.language(chosen, view)
+            values["lang"] = Update({"value": chosen, "label": view.words.ui("language")})
+            return to_ui(values)
+
+        browser_language.__annotations__ = {"request": gr.Request}
 
         picker.change(wired(cb.guarded(cb.select)), [picker, state],
                       [drafts_df, detail_md, *editor, sms_md], queue=False)
@@ -334,6 +410,9 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
         status_timer.tick(on_tick, None, [status, status_timer], queue=False,
                           show_progress="hidden")
         demo.load(on_tick, None, [status, status_timer], queue=False)
+        demo.load(browser_language, [view_state],
+                  list(dict.fromkeys([*relabelled, lang, header, examples, *panel_outputs])),
+                  queue=False)
     return cast("gr.Blocks", demo)
 
 
@@ -392,6 +471,7 @@ def main() -> int:
     import gradio as gr
 
     from agent.loop.runner import AgentRunner
+    from agent.ui import a11y
     from agent.ui.callbacks import Warmup
 
     try:
@@ -407,8 +487,10 @@ def main() -> int:
     try:
         demo.launch(
             **launch_options(settings),
-            theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="sky", neutral_hue="slate"),
-            css=CSS,
+            theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="sky", neutral_hue="slate"
+                                 ).set(**a11y.THEME_COLOURS),
+            css=CSS + a11y.CSS,
+            head=a11y.HEAD,
         )
     except OSError as exc:  # e.g. the port is taken
         fail(f"could not serve on {settings.ui_host}:{settings.ui_port}: {exc}")

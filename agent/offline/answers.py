@@ -1,16 +1,22 @@
 """The offline model's words: answers composed from tool results only.
 
 Phrases live in ``prompts/offline_answers.toml`` (English and Chinese) and are rendered
-strictly. Every number and product an answer names is read from a tool's typed result;
-nothing here computes a new fact.
+strictly; the codes in tool results (segments, categories, channels, consent, reasons, guard
+problems) are said as words through ``prompts/labels.toml`` (``agent.offline.labels``), so a
+Chinese request gets an all-Chinese answer. Every number and product an answer names is read
+from a tool's typed result; nothing here computes a new fact. The plan, match and audit
+sections are in ``agent.offline.sections``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from agent.offline.labels import Words
 from agent.offline.phrases import capabilities, phrases, say, stage_note
 from agent.offline.saying import clarification, clarify_text, reading_line, reading_notes
+from agent.offline.sections import audit_section, match_section, money, pct, plan_section
 
 if TYPE_CHECKING:
     from agent.offline.routing import Route
@@ -19,72 +25,80 @@ if TYPE_CHECKING:
 __all__ = ["capabilities", "clarification", "compose", "explain", "say", "stage_note"]
 
 
-def _money(value: Any) -> str:
-    return f"{float(value):,.2f}"
-
-
-def _pct(value: Any) -> str:
-    return f"{float(value):.0%}"
-
-
-def _describe_filter(filt: Any) -> str:
+def describe_filter(w: Words, filt: Any) -> str:
+    """A segment filter as words ("segment: at risk; likes: outdoor gear")."""
     if filt is None:
         return "-"
     data = (
         filt.model_dump(exclude_none=True, exclude={"limit"})
         if hasattr(filt, "model_dump")
-        else filt
+        else dict(filt)
     )
+    kinds = {"segments": "segment", "categories": "category", "consent_channel": "channel",
+             "language": "language", "value_tier": "value_tier"}  # fmt: skip
     parts = []
     for key, value in data.items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        parts.append(f"{key}: {shown}")
-    return "; ".join(parts) or "all customers"
+        if key == "limit" or value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        kind = kinds.get(key)
+        shown = w.join(w.label(kind, v) if kind else v for v in values)
+        parts.append(say(w.lang, "filter_part", name=w.label("filter", key), value=shown))
+    return say(w.lang, "reading_sep").join(parts) or w.label("filter", "all")
 
 
 # -- per-tool sections ----------------------------------------------------------------------
 
 
-def _profile(lang: str, p: Any) -> str:
+def _profile(w: Words, p: Any) -> str:
+    lang = w.lang
     recency = (
         say(lang, "recency_days", days=p.recency_days)
         if p.recency_days is not None
         else say(lang, "recency_never")
     )
-    cats = ", ".join(f"{c.category} ({_pct(c.share)})" for c in p.top_categories[:3])
-    consent = ", ".join(
-        f"{ch} {say(lang, 'yes') if c.granted else say(lang, 'no')}" for ch, c in p.consent.items()
-    )
-    channel = p.preferred_channel or say(lang, "none")
+    cats = w.join(f"{w.category(c.category)} ({pct(c.share)})" for c in p.top_categories[:3])
+    consent = w.join(f"{w.channel(ch)} {w.consent(c.granted)}" for ch, c in p.consent.items())
+    channel = w.channel(p.preferred_channel) if p.preferred_channel else say(lang, "none")
     if p.preferred_channel_reason:
-        channel = f"{channel} ({p.preferred_channel_reason})"
+        channel = say(lang, "with_reason", what=channel, why=w.prose(p.preferred_channel_reason))
+    name = getattr(p, "first_name", "") or ""
     return say(
         lang,
         "profile",
-        customer_id=p.customer_id,
-        segment=p.segment,
-        orders=p.frequency,
-        spend=_money(p.monetary),
+        customer=say(lang, "named_id", name=name, id=p.customer_id) if name else p.customer_id,
+        segment=w.segment(p.segment),
+        orders=w.count("order", int(p.frequency)),
+        spend=money(p.monetary),
         currency=p.currency,
         recency=recency,
-        churn=_pct(p.churn_risk),
-        value=_money(p.expected_value_90d),
+        churn=pct(p.churn_risk),
+        value=money(p.expected_value_90d),
         categories=cats or say(lang, "none"),
-        brands=", ".join(p.favourite_brands[:3]) or say(lang, "none"),
-        band=p.price_band or say(lang, "none"),
+        brands=w.join(p.favourite_brands[:3]) or say(lang, "none"),
+        band=w.label("price_band", p.price_band) if p.price_band else say(lang, "none"),
         channel=channel,
         consent=consent or say(lang, "none"),
     )
 
 
-def _segment(lang: str, r: Any) -> str:
-    filt = _describe_filter(r.filter)
+def _who(w: Words, p: Any) -> str:
+    name = getattr(p, "first_name", "") or ""
+    return say(w.lang, "named_id", name=name, id=p.customer_id) if name else str(p.customer_id)
+
+
+def _segment(w: Words, r: Any) -> str:
+    filt = describe_filter(w, r.filter)
     if not r.count:
-        return say(lang, "find_none", filter=filt)
-    sample = ", ".join(f"{p.customer_id} ({p.segment}, {_pct(p.churn_risk)})" for p in r.sample[:5])
-    lines = [say(lang, "find_head", count=f"{r.count:,}", filter=filt)]
+        return say(w.lang, "find_none", filter=filt)
+    sample = w.join(
+        say(w.lang, "find_member", who=_who(w, p), segment=w.segment(p.segment),
+            churn=pct(p.churn_risk))
+        for p in r.sample[:5]
+    )  # fmt: skip
+    lines = [say(w.lang, "find_head", count=f"{r.count:,}", filter=filt)]
     if sample:
-        lines.append(say(lang, "find_sample", sample=sample))
+        lines.append(say(w.lang, "find_sample", sample=sample))
     return "\n".join(lines)
 
 
@@ -93,178 +107,111 @@ def _title(lang: str, item: Any) -> str:
     return zh if lang == "zh" and zh else str(item.title)
 
 
-def _search(lang: str, r: Any, query: str) -> str:
+def _matched(w: Words, fields: list[str]) -> str:
+    return w.join(w.label("matched", f) for f in fields) or "-"
+
+
+def _search(w: Words, r: Any, query: str) -> str:
     hits = list(r.hits)
     if not hits:
-        return say(lang, "search_none", query=query)
-    lines = [say(lang, "search_head", query=query, n=len(hits))]
+        return say(w.lang, "search_none", query=query)
+    lines = [say(w.lang, "search_head", query=query, n=len(hits))]
     for rank, h in enumerate(hits, 1):
         lines.append(
             say(
-                lang,
+                w.lang,
                 "search_item",
                 rank=rank,
-                title=_title(lang, h),
+                title=_title(w.lang, h),
                 product_id=h.product_id,
-                price=_money(h.price),
+                price=money(h.price),
                 currency=h.currency,
                 brand=h.brand or "-",
-                category=h.category,
-                matched=", ".join(h.matched_fields) or "-",
+                category=w.category(h.category),
+                matched=_matched(w, list(h.matched_fields)),
             )
         )
     return "\n".join(lines)
 
 
-def _recommend(lang: str, r: Any) -> str:
+def _recommend(w: Words, r: Any) -> str:
+    who = _who(w, r)
     if not r.items:
-        return say(lang, "rec_none", customer_id=r.customer_id)
-    lines = [say(lang, "rec_head", customer_id=r.customer_id)]
+        return say(w.lang, "rec_none", customer_id=who)
+    lines = [say(w.lang, "rec_head", customer_id=who)]
     for rank, item in enumerate(r.items, 1):
         lines.append(
             say(
-                lang,
+                w.lang,
                 "rec_item",
                 rank=rank,
-                title=_title(lang, item),
+                title=_title(w.lang, item),
                 product_id=item.product_id,
-                price=_money(item.price),
+                price=money(item.price),
                 currency=item.currency,
-                reason=item.reason,
+                reason=w.prose(item.reason),
             )
         )
     return "\n".join(lines)
 
 
-def _plan_left(lang: str, plan: Any) -> str:
-    """Why money is left, from the plan's typed binding constraints (empty when it is spent)."""
-    binding = [b for b in getattr(plan, "binding", []) or [] if b.kind != "budget"]
-    if not binding or not getattr(plan, "budget_left", 0):
-        return ""
-    channels = " / ".join(getattr(plan, "channel_costs", {}) or []) or "-"
-    rules = "; ".join(f"{label}: {n:,}" for label, n in
-                      (getattr(plan, "excluded_by_rule", {}) or {}).items())
-    reasons = []
-    for b in binding:
-        values: dict[str, object] = {"count": f"{b.count:,}"}
-        if b.kind == "consent":
-            values["channels"] = channels
-        elif b.kind == "frequency":
-            values["rules"] = rules or say(lang, "none")
-        elif b.kind == "capacity":
-            values["channel"] = b.detail.split(" ", 1)[0]
-        reasons.append(say(lang, f"binding_{b.kind}", **values))
-    return say(lang, "plan_left", left=f"{_money(plan.budget_left)} {plan.currency}",
-               reasons=say(lang, "plan_left_and").join(reasons))
+def _problems(w: Words, guard: Any) -> str:
+    if w.lang == "en":  # the guard's own sentence names the product or word at fault
+        return "; ".join(p.message for p in guard.problems)
+    return w.join(dict.fromkeys(w.label("problem", p.code) for p in guard.problems))
 
 
-def _plan(lang: str, plan: Any, args: dict[str, Any]) -> str:
-    rows = list(plan.rows)
-    if not rows:
-        left = _plan_left(lang, plan)
-        empty = say(lang, "plan_empty", message=plan.message or plan.summary())
-        return f"{empty}\n{left}" if left else empty
-    lines = [
-        say(
-            lang,
-            "plan_head",
-            goal=plan.goal,
-            budget=f"{_money(plan.budget)} {plan.currency}",
-            summary=plan.summary(),
-        )
-    ]
-    for row in rows:
-        low, high = row.incremental_revenue_ci
-        lines.append(
-            say(
-                lang,
-                "plan_row",
-                segment=row.segment,
-                channel=row.channel,
-                offer=f" + {row.offer}" if row.offer and row.offer != "no offer" else "",
-                contacts=f"{row.contacts:,}",
-                cost=_money(row.cost),
-                revenue=_money(row.incremental_revenue),
-                low=_money(low),
-                high=_money(high),
-                reason=row.reason,
-            )
-        )
-    excluded = ", ".join(f"{reason} {n:,}" for reason, n in plan.excluded.items() if n)
-    lines.append(
-        say(
-            lang,
-            "plan_reach",
-            audience=f"{plan.audience_size:,}",
-            eligible=f"{plan.eligible:,}",
-            excluded=excluded or say(lang, "none"),
-            message=plan.message,
-        )
-    )
-    left = _plan_left(lang, plan)
-    if left:
-        lines.append(left)
-    else:
-        if plan.marginal_return is not None:
-            lines.append(say(lang, "plan_margin", margin=f"{plan.marginal_return:.4g}"))
-        if plan.marginal_note:
-            lines.append(plan.marginal_note[0].upper() + plan.marginal_note[1:] + ".")
-    holdout = list(getattr(plan, "holdout", []) or [])
-    if holdout and getattr(plan, "mde_pts", None) is not None:
-        lines.append(say(lang, "plan_holdout", holdout=f"{len(holdout):,}",
-                         share=f"{plan.holdout_share:.0%}", seed=plan.seed,
-                         mde=f"{plan.mde_pts:.1f}", power=f"{plan.mde_power:.0%}",
-                         plan_id=plan.plan_id))
-        weak = sum(1 for r in rows if not getattr(r, "learnable", True))
-        if weak:
-            lines.append(say(lang, "plan_power", weak=weak, cells=len(rows)))
-    audit = getattr(plan, "fairness", None)
-    if audit is not None:
-        lines.append(audit.summary())
-    return "\n".join(lines)
-
-
-def _draft(lang: str, d: Any) -> str:
+def _draft(w: Words, d: Any) -> str:
     guard = d.guard
     verdict = (
-        say(lang, "guard_pass")
+        say(w.lang, "guard_pass")
         if guard.passed
-        else say(lang, "guard_fail", problems="; ".join(p.message for p in guard.problems))
+        else say(w.lang, "guard_fail", problems=_problems(w, guard))
     )
     lines = [
         say(
-            lang,
+            w.lang,
             "draft_head",
-            channel=d.channel,
-            customer_id=d.customer_id,
-            language=d.language,
+            channel=w.channel(d.channel),
+            customer_id=_who(w, d),
+            language=w.label("language", d.language),
             verdict=verdict,
         )
     ]
     if getattr(d, "subject", None):
-        lines.append(say(lang, "draft_subject", subject=d.subject))
+        lines.append(say(w.lang, "draft_subject", subject=d.subject))
     if getattr(d, "title", None):
-        lines.append(say(lang, "draft_title", title=d.title))
-    lines.append(say(lang, "draft_body", body=d.body))
+        lines.append(say(w.lang, "draft_title", title=d.title))
+    lines.append(say(w.lang, "draft_body", body=d.body))
     return "\n".join(lines)
 
 
-def _generic(lang: str, result: Any) -> str:
-    return say(lang, "generic", summary=result.summary())
+def _generic(w: Words, result: Any) -> str:
+    return say(w.lang, "generic", summary=result.summary())
 
 
 # -- the answer -----------------------------------------------------------------------------
 
 
-def compose(route: Route, turn: Turn, earlier: list[Turn]) -> str:
-    """Write the final answer for a turn: the reading first, then the tool results."""
-    head = reading_line(route.reading)
+def compose(
+    route: Route,
+    turn: Turn,
+    earlier: list[Turn],
+    categories: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
+    """Write the final answer for a turn: the reading first, then the tool results.
+
+    ``categories`` are the shop's display names of its categories (id -> language -> name).
+    """
+    words = Words(route.language, categories or {})
+    head = reading_line(route.reading, words)
     notes = reading_notes(route.reading)
-    return "\n\n".join(part for part in (head, notes, _body(route, turn, earlier)) if part)
+    body = _body(route, turn, earlier, words)
+    return "\n\n".join(part for part in (head, notes, body) if part)
 
 
-def _body(route: Route, turn: Turn, earlier: list[Turn]) -> str:
-    lang = route.language
+def _body(route: Route, turn: Turn, earlier: list[Turn], w: Words) -> str:
+    lang = w.lang
     reading = route.reading
     if reading.decline:
         reason = reading.decline_reason or reading.decline
@@ -273,7 +220,7 @@ def _body(route: Route, turn: Turn, earlier: list[Turn]) -> str:
     if route.clarify is not None:
         return clarify_text(route)
     if "explain" in route.stages:
-        return explain(route, earlier)
+        return explain(route, earlier, w)
     sections: list[str] = []
     ran = {s.stage for s in turn.stages}
     if {"recommend", "draft"} & set(route.stages) and not {"recommend", "draft"} & ran:
@@ -281,83 +228,42 @@ def _body(route: Route, turn: Turn, earlier: list[Turn]) -> str:
     for stage in turn.stages:
         for call, message in zip(stage.calls, stage.results, strict=False):
             if message.status == "error":
-                sections.append(say(lang, "tool_failed", tool=call["name"], error=message.content))
+                sections.append(say(lang, "tool_failed", tool=w.label("tool", call["name"]),
+                                    error=message.content))
                 continue
             if stage.stage == "resolve":
                 continue  # said in the reading
-            sections.append(_section(lang, call, message.artifact))
+            sections.append(_section(w, call, message.artifact))
     if not sections:
         sections.append(say(lang, "no_targets"))
     return "\n\n".join(sections)
 
 
-def _section(lang: str, call: dict[str, Any], result: Any) -> str:
+def _section(w: Words, call: dict[str, Any], result: Any) -> str:
     name = call["name"]
     if name == "lookup_customer":
-        return _profile(lang, result)
+        return _profile(w, result)
     if name == "find_customers":
-        return _segment(lang, result)
+        return _segment(w, result)
     if name == "search_products":
-        return _search(lang, result, str(call["args"].get("query", "")))
+        return _search(w, result, str(call["args"].get("query", "")))
     if name == "recommend_products":
-        return _recommend(lang, result)
+        return _recommend(w, result)
     if name == "optimize_campaign":
-        return _plan(lang, result, call["args"])
+        return plan_section(w, result)
     if name == "draft_message":
-        return _draft(lang, result)
+        return _draft(w, result)
     if name == "match_campaigns":
-        return _match(lang, result)
+        return match_section(w, result)
     if name == "audit_fairness":
-        return _audit(lang, result)
-    return _generic(lang, result)
+        return audit_section(w, result)
+    return _generic(w, result)
 
 
-def _audit(lang: str, audit: Any) -> str:
-    lines = [audit.summary()]
-    for attr in audit.attributes:
-        rates = ", ".join(
-            f"{g.group} {_pct(g.selection_rate)} ({g.selected:,}/{g.population:,})"
-            for g in attr.groups
-        )
-        flag = say(lang, "audit_flag") if attr.four_fifths_flag else ""
-        lines.append(
-            say(
-                lang,
-                "audit_line",
-                attribute=attr.attribute,
-                rates=rates,
-                ratio=f"{attr.parity_ratio:.2f}",
-                difference=f"{attr.parity_difference:.2f}",
-                flag=flag,
-            )
-        )
-    return "\n".join(lines)
-
-
-def _match(lang: str, r: Any) -> str:
-    if not r.matches:
-        return say(lang, "match_none", customer_id=r.customer_id) + f" {r.message}".rstrip()
-    lines = [say(lang, "match_head", customer_id=r.customer_id)]
-    for m in r.matches:
-        why = "; ".join(m.reasons + m.blockers)
-        lines.append(
-            say(
-                lang,
-                "match_item",
-                campaign_id=m.campaign_id,
-                name=m.name,
-                channel=m.channel,
-                status=say(lang, "eligible" if m.eligible else "not_eligible"),
-                score=f"{m.fit_score:.2f}",
-                why=why or "-",
-            )
-        )
-    return "\n".join(lines)
-
-
-def explain(route: Route, earlier: list[Turn]) -> str:
+def explain(route: Route, earlier: list[Turn], words: Words | None = None) -> str:
     """Explain the latest result of the conversation from the reasons its tools returned."""
-    lang = route.language
+    w = words or Words(route.language)
+    lang = w.lang
     for turn in reversed(earlier):
         for stage in reversed(turn.stages):
             for call, message in zip(stage.calls, stage.results, strict=False):
@@ -367,28 +273,25 @@ def explain(route: Route, earlier: list[Turn]) -> str:
                 name = call["name"]
                 if name == "recommend_products":
                     return "\n".join(
-                        [say(lang, "explain_rec", customer_id=result.customer_id)]
+                        [say(lang, "explain_rec", customer_id=_who(w, result))]
                         + [
-                            f"- {_title(lang, i)} ({i.product_id}): {i.reason}"
+                            say(lang, "explain_item", title=_title(lang, i), id=i.product_id,
+                                why=w.prose(i.reason))
                             for i in result.items
                         ]
-                    )
+                    )  # fmt: skip
                 if name == "optimize_campaign":
-                    rows = [
-                        f"- {r.segment} / {r.channel}: {getattr(r, 'reason', '')}"
-                        for r in getattr(result, "rows", [])
-                    ]
-                    return "\n".join([say(lang, "explain_plan"), *rows])
+                    return plan_section(w, result, explaining=True)
                 if name == "find_customers":
-                    return say(lang, "explain_find", filter=_describe_filter(result.filter))
+                    return say(lang, "explain_find", filter=describe_filter(w, result.filter))
                 if name == "search_products":
                     head = say(lang, "explain_search", query=call["args"].get("query", ""))
                     hits = [
-                        f"- {_title(lang, h)} ({h.product_id}): score {h.score:.3f}, "
-                        f"matched {', '.join(h.matched_fields) or '-'}"
+                        say(lang, "explain_hit", title=_title(lang, h), id=h.product_id,
+                            score=f"{h.score:.3f}", matched=_matched(w, list(h.matched_fields)))
                         for h in result.hits
-                    ]
+                    ]  # fmt: skip
                     return "\n".join([head, *hits])
                 if name == "lookup_customer":
-                    return _profile(lang, result)
+                    return _profile(w, result)
     return say(lang, "no_previous")

@@ -127,7 +127,7 @@ class OfflineChatModel(BaseChatModel):
                     prefix = f"call_{len(messages)}"
                     return self._tool_message(stage, route, calls, prefix, first=not turn.stages)
                 done.add(stage)
-        text = answers.compose(route, turn, earlier)
+        text = answers.compose(route, turn, earlier, self.vocabulary.category_labels)
         extra: dict[str, Any] = {"reading": _reading_meta(route.reading)}
         clarification = answers.clarification(route)
         if clarification is not None:

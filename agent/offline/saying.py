@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from agent.offline.labels import Words
 from agent.offline.phrases import phrases, say
 
 if TYPE_CHECKING:
@@ -24,9 +25,13 @@ def _amount(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
-def reading_line(reading: Reading) -> str:
-    """The reading said back ("I read this as: ..."), each part with its source words."""
+def reading_line(reading: Reading, words: Words | None = None) -> str:
+    """The reading said back ("I read this as: ..."), each part with its source words.
+
+    Codes (segments, channels, languages, goals) are said through ``words`` (the labels).
+    """
     lang = reading.language
+    w = words or Words(lang)
     if reading.decline:
         return say(lang, "reading_head", parts=say(lang, f"reading_decline_{reading.decline}"))
     parts: list[str] = []
@@ -45,7 +50,7 @@ def reading_line(reading: Reading) -> str:
     if reading.customer_ids:
         add("customer_ids", "r_customers", value=", ".join(reading.customer_ids))
     if reading.segments:
-        add("segments", "r_segments", value=", ".join(reading.segments))
+        add("segments", "r_segments", value=w.join(w.segment(s) for s in reading.segments))
     if reading.categories:
         names = reading.category_names
         shown = ", ".join(names.get(c) or c.replace("_", " ") for c in reading.categories)
@@ -67,13 +72,14 @@ def reading_line(reading: Reading) -> str:
         if value is not None:
             add(field, key, value=f"{float(value):.0%}")
     if reading.consent_channel:
-        add("consent_channel", "r_consent", value=reading.consent_channel)
+        add("consent_channel", "r_consent", value=w.channel(reading.consent_channel))
     if reading.audience_language:
-        add("audience_language", "r_language", value=reading.audience_language)
+        add("audience_language", "r_language",
+            value=w.label("language", reading.audience_language))
     if reading.city:
         add("city", "r_city", value=reading.city)
     if reading.value_tier:
-        add("value_tier", "r_value_tier", value=reading.value_tier)
+        add("value_tier", "r_value_tier", value=w.label("value_tier", reading.value_tier))
     if reading.product_query and "search" in reading.intents:
         add("product_query", "r_query", value=reading.product_query)
     if reading.brands:
@@ -89,9 +95,9 @@ def reading_line(reading: Reading) -> str:
     if reading.budget is not None:
         add("budget", "r_budget", value=_amount(reading.budget))
     if reading.channels and ("plan" in reading.intents or "draft" in reading.intents):
-        add("channels", "r_channels", value=", ".join(reading.channels))
+        add("channels", "r_channels", value=w.join(w.channel(c) for c in reading.channels))
     if reading.goal:
-        add("goal", "r_goal", value=reading.goal)
+        add("goal", "r_goal", value=w.label("goal", reading.goal))
     for field, key in (("min_share", "r_min_share"), ("max_share", "r_max_share")):
         value = getattr(reading, field)
         if value is not None:

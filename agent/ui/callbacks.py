@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.ui import exports, readout, views
+from agent.ui import exports, history, readout, views
 from agent.ui.editor import meter_for
 from agent.ui.warmup import WARMUP_STAGES as WARMUP_STAGES
 from agent.ui.warmup import Lang, Warmup, language_of, with_note
@@ -68,6 +68,10 @@ class AppCallbacks:
         self.warmup = warmup
         self.exports_dir = settings.state_dir / "exports"
         self.ledger = exports.ExportLedger(self.exports_dir / exports.LEDGER_NAME)
+        self.history = history.HistoryCallbacks(
+            self.lookup, self.exports_dir, update, settings.shop_name,
+            lambda: runner.deps.shop.meta.get("categories") or {},
+        )
         self.provider = (
             settings.provider
             if settings.provider == "offline"
@@ -90,9 +94,17 @@ class AppCallbacks:
     # -- chat ---------------------------------------------------------------------------------
 
     def respond(
-        self, text: str, chat: list[dict[str, Any]] | None, sess: views.SessionView
+        self,
+        text: str,
+        chat: list[dict[str, Any]] | None,
+        sess: views.SessionView,
+        view: history.PanelView | None = None,
     ) -> Iterator[UIValues]:
-        """Run a request, streaming its steps into the chat, then fill the panels."""
+        """Run a request, streaming its steps into the chat, then fill the panels.
+
+        ``view`` holds the session's panels (``agent.ui.history``): the tab of the latest
+        result opens on it, and earlier results stay in each panel's selector.
+        """
         text = (text or "").strip()
         if not text:
             return
@@ -104,7 +116,7 @@ class AppCallbacks:
             # Nothing waits for the warm-up as a whole: a store a request needs is built (or
             # waited for) when the request's tool asks for it; the answer says what is warming.
             for step in self.runner.stream(text, session=sess.session_id):
-                history = views.apply_update(history, step)
+                history = views.apply_update(history, step, view.words if view else None)
                 if step.result is not None:
                     final = step.result
                 yield {"chatbot": history}
@@ -121,9 +133,9 @@ class AppCallbacks:
         out: UIValues = {
             "chatbot": history,
             "state": sess,
-            "run_md": views.run_info(final, seconds),
+            "run_md": views.run_info(final, seconds, view.words if view else None),
         }
-        out.update(self.panels_for(final))
+        out.update(self.panels_for(final, view))
         plan = views.latest_artifact(final, "optimize_campaign")
         if plan is not None:
             sess.plan_id = str(views.field(plan, "plan_id", default="")) or None
@@ -131,55 +143,29 @@ class AppCallbacks:
             sess.drafts = views.add_drafts(sess.drafts, final.drafts, run_id=final.run_id)
             first_new = sess.drafts[len(sess.drafts) - len(final.drafts)].key
             out.update(self.draft_view(sess, first_new))
-        out["tabs"] = update(selected=views.panel_for(final))
+        if final.drafts:
+            out["tabs"] = update(selected="drafts")
         yield out
 
-    def panels_for(self, result: Any) -> UIValues:
-        """The panels the latest answer's artifacts fill (others keep what they show)."""
-        out: UIValues = {}
-        profile = views.latest_artifact(result, "lookup_customer")
-        if profile is not None:
-            out["profile_md"] = views.profile_card(profile)
-        segment = views.latest_artifact(result, "find_customers")
-        if segment is not None:
-            out["segment_md"] = views.segment_summary(segment)
-            out["segment_df"] = update(value=views.segment_table(segment), visible=True)
-        products = views.products_table(result)
-        if len(products):
-            out["products_df"] = products
-        plan = views.latest_artifact(result, "optimize_campaign")
-        if plan is not None:
-            out["plan_md"] = views.plan_summary(plan)
-            out["plan_plot"] = views.plan_chart(plan)
-            out["whatif_plot"] = views.what_if_chart(plan)
-            out["plan_df"] = views.plan_table(plan)
-            out["holdout_md"] = readout.holdout_summary(plan)
-            out["power_df"] = readout.power_table(plan)
-        return out
+    def panels_for(self, result: Any, view: history.PanelView | None = None) -> UIValues:
+        """Keep a run's results in the session's panels and show the latest (its tab opens)."""
+        return self.history.after_run(view if view is not None else history.PanelView(), result)
 
-    def reset(self, sess: views.SessionView) -> UIValues:
+    def lookup(self, customer_id: str) -> Any:
+        """One customer's profile through the tool registry (segment pages and exports)."""
+        from tools.registry import call_tool
+
+        return call_tool(self.runner.deps, "lookup_customer", {"customer_id": customer_id})
+
+    def reset(self, sess: views.SessionView, view: history.PanelView | None = None) -> UIValues:
         """A new conversation: new agent session, empty chat and panels (drafts stay)."""
         try:
             self.runner.reset(sess.session_id)
         except Exception:
             logger.exception("could not reset session %s", sess.session_id)
         sess.session_id = uuid.uuid4().hex[:12]
-        return {
-            "chatbot": [],
-            "msg": "",
-            "run_md": "",
-            "state": sess,
-            "profile_md": views.profile_card(None),
-            "segment_md": "",
-            "segment_df": update(value=views.segment_table(None), visible=False),
-            "products_df": views.products_table(None),
-            "plan_md": views.plan_summary(None),
-            "plan_plot": None,
-            "whatif_plot": None,
-            "plan_df": views.plan_table(None),
-            "holdout_md": readout.holdout_summary(None),
-            "power_df": readout.power_table(None),
-        }
+        out: UIValues = {"chatbot": [], "msg": "", "run_md": "", "state": sess}
+        return {**out, **self.history.reset(view if view is not None else history.PanelView())}
 
     # -- drafts -------------------------------------------------------------------------------
 
@@ -358,9 +344,10 @@ class AppCallbacks:
                 logger.exception("read-out failed (plan %s)", sess.plan_id)
             return {"readout_md": views.friendly_error(exc), "readout_df":
                     readout.readout_table(None), "readout_plot": None}
+        chart = readout.readout_chart(result)
         return {"readout_md": readout.readout_summary(result),
                 "readout_df": readout.readout_table(result),
-                "readout_plot": readout.readout_chart(result)}
+                "readout_plot": update(value=chart, visible=chart is not None)}
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -14,10 +14,13 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from agent.offline.labels import Words
 from agent.ui.format import field, humanize, money
+from agent.ui.panels import cap
 
-POWER_COLUMNS = ["Segment", "Channel", "Offer", "Messaged", "Held out", "Expected lift (pts)",
-                 "Detectable lift (pts)", "Learnable"]
+_POWER_KEYS = ["col_segment", "col_plan_channel", "col_offer", "col_messaged", "col_held_out",
+               "col_expected_lift", "col_detectable_lift", "col_learnable"]  # fmt: skip
+POWER_COLUMNS = [Words("en").ui(k) for k in _POWER_KEYS]
 READOUT_COLUMNS = ["Segment", "Channel", "Offer", "Messaged", "Held out", "Lift (pts)",
                    "95% interval", "Predicted (pts)", "Real?", "Vs prediction",
                    "Incremental revenue"]
@@ -32,52 +35,66 @@ def _pts(value: Any, signed: bool = True) -> str:
     return f"{float(value):+.1f}" if signed else f"{float(value):.1f}"
 
 
-def holdout_summary(plan: Any) -> str:
+def _cell(w: Words, row: Any) -> str:
+    offer = field(row, "offer", default="") or "no offer"
+    return (f"{cap(w.segment(field(row, 'segment')))} × {w.channel(field(row, 'channel'))} × "
+            f"{w.offer(offer)}")
+
+
+def holdout_summary(plan: Any, words: Words | None = None) -> str:
     """The plan's id, holdout and power, and what limits it when money is left (Markdown)."""
+    w = words if words is not None else Words("en")
     if plan is None:
-        return NO_PLAN
+        return f"_{w.ui('no_plan')}_"
     plan_id = field(plan, "plan_id", default="")
     held = len(field(plan, "holdout", default=[]) or [])
     share = float(field(plan, "holdout_share", default=0.0) or 0.0)
     rows = list(field(plan, "rows", default=[]) or [])
-    parts = [f"**Plan** `{html.escape(str(plan_id))}`"]
+    parts = [f"**{w.ui('holdout_plan')}** `{html.escape(str(plan_id))}`"]
     if held:
-        parts.append(f"**Holdout** {held:,} customers ({share:.0%} of every cell, seed "
-                     f"{field(plan, 'seed', default=0)}), not messaged")
+        parts.append(w.ui("holdout_held", held=f"{held:,}", share=f"{share:.0%}",
+                          seed=field(plan, "seed", default=0)))
     mde = field(plan, "mde_pts")
     if mde is not None:
-        parts.append(f"**Detectable lift** {float(mde):.1f} pts for the whole plan (80% power)")
-    text = "#### 🧪 Holdout and read-out\n\n" + " · ".join(parts)
+        parts.append(w.ui("holdout_mde", mde=f"{float(mde):.1f}"))
+    text = f"#### 🧪 {w.ui('holdout_head')}\n\n" + " · ".join(parts)
     weak = [r for r in rows if not field(r, "learnable", default=True)]
     if rows and weak:
-        text += (f"\n\n⚠️ {len(weak)} of {len(rows)} cells are too small to learn anything "
-                 "from: " + "; ".join(
-                     f"{humanize(field(r, 'segment'))} × {field(r, 'channel')} × "
-                     f"{field(r, 'offer')}" for r in weak[:5])
-                 + (" …" if len(weak) > 5 else "") + ".")
+        cells = "; ".join(_cell(w, r) for r in weak[:5]) + (" …" if len(weak) > 5 else "")
+        text += "\n\n⚠️ " + w.ui("holdout_weak", weak=len(weak), cells=len(rows), which=cells)
     binding = [b for b in field(plan, "binding", default=[]) or []
                if field(b, "kind") != "budget"]
     left = float(field(plan, "budget_left", default=0.0) or 0.0)
     if binding and left > 0:
         currency = field(plan, "currency", default="")
-        items = "".join(f"<li>{html.escape(str(field(b, 'detail', default='')))}</li>"
-                        for b in binding)
-        text += (f"\n\n**{money(left, currency)} left unspent** because:<ul>{items}</ul>")
+        items = "".join(
+            f"<li>{html.escape(_binding(w, b))}</li>" for b in binding
+        )
+        text += f"\n\n**{w.ui('holdout_left', left=money(left, currency))}**<ul>{items}</ul>"
     return text
 
 
-def power_table(plan: Any) -> pd.DataFrame:
+def _binding(w: Words, b: Any) -> str:
+    """A plan limit: the planner's own sentence in English, the limit's words otherwise."""
+    if w.lang == "en":
+        return str(field(b, "detail", default=""))
+    return f"{w.label('binding', field(b, 'kind'))}（{int(field(b, 'count', default=0)):,}）"
+
+
+def power_table(plan: Any, words: Words | None = None) -> pd.DataFrame:
     """Per plan cell: messaged, held out, expected and detectable lift, learnable or not."""
+    w = words if words is not None else Words("en")
     rows = []
     for row in list(field(plan, "rows", default=[]) or []) if plan is not None else []:
+        offer = field(row, "offer", default="") or "no offer"
         rows.append([
-            humanize(field(row, "segment")), field(row, "channel", default="-"),
-            field(row, "offer", default="-"), f"{int(field(row, 'contacts', default=0)):,}",
+            cap(w.segment(field(row, "segment"))), w.channel(field(row, "channel", default="-")),
+            w.offer(offer), f"{int(field(row, 'contacts', default=0)):,}",
             f"{int(field(row, 'holdout', default=0)):,}",
             _pts(field(row, "conversion_uplift_pts")), _pts(field(row, "mde_pts"), False),
-            "yes" if field(row, "learnable", default=False) else "too small",
+            w.ui("yes") if field(row, "learnable", default=False) else w.ui("too_small"),
         ])
-    return pd.DataFrame(rows, columns=POWER_COLUMNS)
+    return pd.DataFrame(rows, columns=[w.ui(k) for k in _POWER_KEYS])
 
 
 def export_note(export: Any) -> str:

@@ -19,6 +19,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agent.offline.labels import Words
 from agent.ui.drafts import (
     DRAFT_COLUMNS,
     EXPORT_FIELDS,
@@ -56,8 +57,12 @@ from agent.ui.format import (
 from agent.ui.panels import (
     PRODUCT_COLUMNS,
     SEGMENT_COLUMNS,
+    describe_filter,
+    product_columns,
     products_table,
     profile_card,
+    segment_columns,
+    segment_rows,
     segment_summary,
     segment_table,
 )
@@ -69,6 +74,7 @@ from agent.ui.plan import (
     plan_rows,
     plan_summary,
     plan_table,
+    unspent,
     what_if_chart,
     what_if_points,
 )
@@ -90,8 +96,10 @@ __all__ = [
     "STEP_ICON",
     "SessionView",
     "THINKING_MARK",
+    "Words",
     "add_drafts",
     "apply_update",
+    "describe_filter",
     "artifacts_of",
     "draft_choices",
     "draft_detail",
@@ -116,10 +124,13 @@ __all__ = [
     "plan_rows",
     "plan_summary",
     "plan_table",
+    "product_columns",
     "products_table",
     "profile_card",
     "replace_item",
     "run_info",
+    "segment_columns",
+    "segment_rows",
     "segment_summary",
     "segment_table",
     "set_status",
@@ -127,6 +138,7 @@ __all__ = [
     "step_message",
     "thinking_message",
     "to_plain",
+    "unspent",
     "what_if_chart",
     "what_if_points",
     "write_exports",
@@ -143,40 +155,43 @@ THINKING_MARK = "💭"
 # --------------------------------------------------------------------------- chat steps
 
 
-def format_args(args: Mapping[str, Any] | None) -> str:
+def format_args(args: Mapping[str, Any] | None, words: Words | None = None) -> str:
     """A tool call's arguments as a short JSON code block (Markdown)."""
     if not args:
-        return "_no arguments_"
+        return f"_{(words or Words()).ui('step_no_arguments')}_"
     text = json.dumps(dict(args), ensure_ascii=False, indent=2, default=str)
     return f"```json\n{text}\n```"
 
 
-def step_message(call: Any, *, done: bool) -> ChatMessageDict:
+def step_message(call: Any, *, done: bool, words: Words | None = None) -> ChatMessageDict:
     """A collapsible chat step for one tool call (pending while it runs, done after).
 
     Args:
         call: A ``ToolCallRecord`` (id, name, args, ok, error, summary, duration_ms).
         done: Whether the tool has returned.
+        words: The reader's words (the tool's name as words; English by default).
     """
+    w = words or Words()
     name = str(field(call, "name", default="tool"))
-    parts = [f"**Arguments**\n\n{format_args(field(call, 'args', default={}))}"]
+    args = format_args(field(call, "args", default={}), w)
+    parts = [f"**{w.ui('step_arguments')}**\n\n{args}"]
     metadata: dict[str, Any] = {
-        "title": f"{STEP_ICON} {name}",
+        "title": f"{STEP_ICON} {w.label('tool', name)}",
         "id": str(field(call, "id", default=name)),
         "status": "done" if done else "pending",
     }
     if done:
         if field(call, "ok", default=True):
             summary = field(call, "summary", default="") or "done"
-            parts.append(f"**Result:** {summary}")
+            parts.append(f"**{w.ui('step_result')}:** {summary}")
         else:
-            metadata["title"] = f"⚠️ {name} failed"
-            parts.append(f"**Error:** {field(call, 'error', default='unknown error')}")
+            metadata["title"] = f"⚠️ {w.label('tool', name)}: {w.ui('step_failed')}"
+            parts.append(f"**{w.ui('step_error')}:** {field(call, 'error', default='?')}")
         duration_ms = field(call, "duration_ms")
         if duration_ms is not None:
             metadata["duration"] = round(float(duration_ms) / 1000.0, 4)
     else:
-        parts.append("_running…_")
+        parts.append(f"_{w.ui('step_running')}_")
     return {"role": "assistant", "content": "\n\n".join(parts), "metadata": metadata}
 
 
@@ -185,7 +200,9 @@ def thinking_message(text: str) -> ChatMessageDict:
     return {"role": "assistant", "content": f"{THINKING_MARK} {text}"}
 
 
-def apply_update(history: Sequence[ChatMessageDict], update: Any) -> list[ChatMessageDict]:
+def apply_update(
+    history: Sequence[ChatMessageDict], update: Any, words: Words | None = None
+) -> list[ChatMessageDict]:
     """The chat after one streamed ``RunUpdate`` (a new list; ``history`` is not changed).
 
     A ``tool_call`` adds a pending step, its ``tool_result`` replaces that step with the
@@ -196,9 +213,9 @@ def apply_update(history: Sequence[ChatMessageDict], update: Any) -> list[ChatMe
     kind = field(update, "kind")
     call = field(update, "call")
     if kind == "tool_call" and call is not None:
-        out.append(step_message(call, done=False))
+        out.append(step_message(call, done=False, words=words))
     elif kind == "tool_result" and call is not None:
-        finished = step_message(call, done=True)
+        finished = step_message(call, done=True, words=words)
         call_id = finished["metadata"]["id"]
         for i in range(len(out) - 1, -1, -1):
             meta = out[i].get("metadata") or {}
@@ -270,21 +287,21 @@ def panel_for(result: Any) -> str:
     return "customers"
 
 
-def run_info(result: Any, seconds: float) -> str:
+def run_info(result: Any, seconds: float, words: Words | None = None) -> str:
     """A line under the chat about the last run: its id, tool calls and time.
 
     ``python -m agent trace show ID`` prints the run's trace.
     """
+    w = words or Words()
     calls = field(result, "tool_calls", default=[]) or []
     failed = sum(1 for c in calls if not field(c, "ok", default=True))
     run_id = field(result, "run_id", default="?")
     parts = [
-        f"Last run `{run_id}`",
-        f"{len(calls)} tool call{'s' if len(calls) != 1 else ''}"
-        + (f" ({failed} failed)" if failed else ""),
-        f"{seconds:.1f} s",
+        w.ui("run_last", run_id=run_id),
+        w.count("call", len(calls)) + (w.ui("run_failed", n=failed) if failed else ""),
+        w.ui("run_seconds", seconds=f"{seconds:.1f}"),
     ]
     stopped = field(result, "stopped", default="done")
     if stopped != "done":
-        parts.append(f"stopped: {humanize(stopped).lower()}")
+        parts.append(w.ui("run_stopped", why=humanize(stopped).lower()))
     return " · ".join(parts)

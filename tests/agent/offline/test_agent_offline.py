@@ -51,7 +51,8 @@ def test_profile_answer_states_the_tool_facts(runner: AgentRunner) -> None:
     result = runner.run("Tell me about C00042")
     profile = result.artifacts[0].result
     assert profile.customer_id == "C00042"
-    assert profile.segment in result.answer
+    assert "*at risk* segment" in result.answer  # the segment in words, never its code
+    assert profile.segment not in result.answer
     assert f"{profile.churn_risk:.0%}" in result.answer
 
 

@@ -160,21 +160,33 @@ def _open(browser: Any, url: str) -> tuple[Any, Any]:
 
 def _ask(page: Any, text: str) -> None:
     """Send a request and wait until its answer has arrived."""
-    before = page.locator("#run-info").inner_text()
+    code = page.locator("#run-info code")
+    before = code.first.inner_text() if code.count() else ""
     page.fill("#request textarea", text)
     page.press("#request textarea", "Enter")
     _wait_answer(page, before)
 
 
 def _wait_answer(page: Any, before: str) -> None:
-    """Wait until the run line under the chat names a new run (set when a run ends)."""
+    """Wait until the run line under the chat names a new run (set when a run ends).
+
+    The line is in the interface's language; its run id (a code element) is the same in
+    every one. ``before`` is the previous run's id ("" before the first run).
+    """
     page.wait_for_function(
         "prev => { const el = document.querySelector('#run-info');"
-        " const t = el ? el.innerText.trim() : '';"
-        " return t.startsWith('Last run') && t !== prev; }",
+        " const code = el ? el.querySelector('code') : null;"
+        " return !!code && code.innerText.trim() !== prev; }",
         arg=before.strip(),
         timeout=ANSWER_MS,
     )
+
+
+def _step(tool: str) -> str:
+    """A tool's step title: its name in words (``prompts/labels.toml``)."""
+    from agent.offline.labels import Words
+
+    return Words("en").label("tool", tool)
 
 
 def _step_titles(page: Any) -> list[str]:
@@ -202,15 +214,15 @@ def test_marketer_flow_in_the_browser_with_isolated_sessions(browser: Any, app: 
     _wait_answer(page, "")
     titles = _step_titles(page)
     for tool in ("find_customers", "recommend_products", "draft_message"):
-        assert any(tool in t for t in titles), titles
+        assert any(_step(tool) in t for t in titles), titles
     assert page.locator("#chat", has_text=EN_REQUEST).count() == 1
     email_rows = [r for r in _drafts_rows(page) if "email" in r]
     assert email_rows, _drafts_rows(page)
 
     # Open one step (its arguments and result) and keep a screenshot of the chat with steps.
-    step = page.locator("#chat .thought-group .title", has_text="find_customers").first
+    step = page.locator("#chat .thought-group .title", has_text=_step("find_customers")).first
     step.click()
-    opened = page.locator("#chat .thought-group", has_text="find_customers").first
+    opened = page.locator("#chat .thought-group", has_text=_step("find_customers")).first
     opened.get_by_text("customers matched").wait_for(state="visible")
     step.scroll_into_view_if_needed()
     page.wait_for_timeout(300)  # let the accordion finish opening
@@ -218,9 +230,9 @@ def test_marketer_flow_in_the_browser_with_isolated_sessions(browser: Any, app: 
     step.click()  # close it again
 
     # Chinese: SMS drafts for the at-risk customers with the highest value.
-    drafted_before = sum("draft_message" in t for t in titles)
+    drafted_before = sum(_step("draft_message") in t for t in titles)
     _ask(page, ZH_REQUEST)
-    assert sum("draft_message" in t for t in _step_titles(page)) > drafted_before
+    assert sum(_step("draft_message") in t for t in _step_titles(page)) > drafted_before
     assert any("sms" in r for r in _drafts_rows(page)), _drafts_rows(page)
     last_answer = page.locator("#chat .bot-row").last.inner_text()
     assert any("\u4e00" <= ch <= "\u9fff" for ch in last_answer), last_answer
@@ -266,7 +278,7 @@ def test_marketer_flow_in_the_browser_with_isolated_sessions(browser: Any, app: 
 
     # A campaign plan: its table and chart fill the plan panel.
     _ask(page, PLAN_REQUEST)
-    assert any("optimize_campaign" in t for t in _step_titles(page))
+    assert any(_step("optimize_campaign") in t for t in _step_titles(page))
     page.wait_for_selector("#plan-chart img")
     assert page.locator("#plan-table .virtual-row").count() >= 1
     assert page.locator("#plan-summary", has_text="Expected incremental revenue").count() == 1

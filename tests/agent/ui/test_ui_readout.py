@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.offline.labels import Words
 from agent.ui import readout
 
 PLAN: dict[str, Any] = {
@@ -45,11 +46,14 @@ def test_holdout_summary_names_plan_holdout_power_small_cells_and_what_binds() -
     assert "`P0123456789`" in text
     assert "55 customers (10% of every cell, seed 4)" in text
     assert "2.9 pts for the whole plan" in text
-    assert "1 of 2 cells are too small to learn anything from: New × sms × no offer" in text
+    assert "1 of 2 cells are too small to learn anything from: New × SMS × no offer" in text
     assert "2,947.12 USD left unspent" in text and "534 eligible customers" in text
     assert readout.holdout_summary(None) == readout.NO_PLAN
     spent = {**PLAN, "budget_left": 0.0}
     assert "left unspent" not in readout.holdout_summary(spent)
+    zh = readout.holdout_summary(PLAN, Words("zh"))
+    assert "新客户 × 短信 × 无优惠" in zh and "预算还剩 2,947.12 USD 未花完" in zh
+    assert "所有预计有正向提升的可触达客户都已在计划中" in zh
 
 
 def test_power_table_lists_each_cell_with_its_detectable_lift() -> None:
@@ -57,6 +61,7 @@ def test_power_table_lists_each_cell_with_its_detectable_lift() -> None:
     assert list(table.columns) == readout.POWER_COLUMNS
     assert table["Detectable lift (pts)"].tolist() == ["13.5", "-"]
     assert table["Learnable"].tolist() == ["yes", "too small"]
+    assert readout.power_table(PLAN, Words("zh"))["能否学到"].tolist() == ["能", "样本太小"]
     assert readout.power_table(None).empty
 
 

@@ -183,7 +183,9 @@ def test_a_tool_step_is_pending_while_it_runs_then_finished_in_place() -> None:
     running = views.apply_update(history, RunUpdate(kind="tool_call", call=_call()))
     assert history == [{"role": "user", "content": "Tell me about C00042"}]  # not mutated
     step = running[-1]
-    assert step["metadata"]["title"] == "🔧 lookup_customer"
+    assert step["metadata"]["title"] == "🔧 customer profile"  # the tool's name in words
+    zh = views.apply_update(history, RunUpdate(kind="tool_call", call=_call()), views.Words("zh"))
+    assert zh[-1]["metadata"]["title"] == "🔧 客户画像" and "**参数**" in zh[-1]["content"]
     assert step["metadata"]["status"] == "pending"
     assert '"customer_id": "C00042"' in step["content"]
 
@@ -207,7 +209,7 @@ def test_a_failed_tool_step_shows_the_error_and_other_steps_keep_their_place() -
     failed = _call(id="a", ok=False, error="unknown customer C99999; did you mean C00099?")
     history = views.apply_update(history, RunUpdate(kind="tool_result", call=failed))
     assert [m["metadata"]["id"] for m in history] == ["a", "b"]
-    assert history[0]["metadata"]["title"] == "⚠️ lookup_customer failed"
+    assert history[0]["metadata"]["title"] == "⚠️ customer profile: failed"
     assert "did you mean C00099?" in history[0]["content"]
     assert history[1]["metadata"]["status"] == "pending"
 
@@ -240,13 +242,19 @@ def test_errors_read_as_sentences_without_a_stack_trace() -> None:
 def test_profile_card_shows_segment_risk_value_and_consent() -> None:
     card = views.profile_card(_profile())
     assert "Mia" in card and "`C00042`" in card
-    assert "**At risk** (R2 F4 M4)" in card
+    assert "| Segment | **At risk** |" in card
+    assert "| RFM scores (1–5) | recency 2 · frequency 4 · spend 4 |" in card
     assert "| Churn risk | 73% |" in card
     assert "41.50 USD" in card
     assert "2026-07-03 (120 days ago)" in card
     assert "Outdoor 52%" in card
-    assert "Premium (1.31× category median)" in card
-    assert "email ✅ · sms ❌" in card
+    assert "Premium (1.31× the category median)" in card
+    assert "e-mail ✅ · SMS ❌" in card
+    assert "at_risk" not in card and "(R2" not in card
+    words = views.Words("zh", {"outdoor": {"en": "outdoor", "zh": "户外"}})
+    zh = views.profile_card(_profile(), words)
+    assert "| 分群 | **流失风险** |" in zh and "户外 52%" in zh and "邮件 ✅ · 短信 ❌" in zh
+    assert "| RFM 评分（1–5） | 近度 2 · 频次 4 · 金额 4 |" in zh
     never = views.profile_card(
         _profile(last_purchase_at=None, recency_days=None, segment="prospects")
     )
@@ -264,7 +272,8 @@ def test_segment_summary_and_sample_table() -> None:
         filter=SegmentFilter(segments=["at_risk"], categories=["outdoor"]),
     )
     assert "1,234 customers matched" in views.segment_summary(seg)
-    assert "Segments: at_risk" in views.segment_summary(seg)
+    assert "Segment: at risk; Likes: outdoor" in views.segment_summary(seg)
+    assert "分群：流失风险；喜欢：outdoor" in views.segment_summary(seg, views.Words("zh"))
     table = views.segment_table(seg)
     assert table["Customer"].tolist() == ["C00042", "C00043"]
     assert table["Segment"].tolist() == ["At risk", "Lost"]
@@ -315,11 +324,13 @@ def test_products_table_lists_recommendations_with_reasons_and_search_hits() -> 
     table = views.products_table(run)
     assert table["Product"].tolist() == ["P00001", "P00002", "P00009"]
     assert table["#"].tolist() == [1, 2, 1]
-    assert table.loc[0, "Title"] == "Trail pack / 登山背包"
-    assert table.loc[0, "Score"] == pytest.approx(0.912)
+    assert table.loc[0, "Title"] == "Trail pack"  # one title, in the reader's language
     assert table.loc[0, "Why"] == "often bought with Trail boots"
     assert table.loc[0, "Price"] == "167.99 USD"
-    assert table.loc[2, "For"] == "🔎 tent"
+    assert table["For"].tolist() == ["👤 C00042", "", "🔎 tent"]  # once per group
+    zh = views.products_table(run, views.Words("zh"))
+    assert zh.loc[0, "名称"] == "登山背包" and zh.loc[0, "理由"] == "常与「Trail boots」一起购买"
+    assert zh.loc[2, "理由"] == "匹配：标题、标签"
     assert table.loc[2, "Why"] == "matched title, tags"
     assert views.panel_for(_result([("search_products", search)])) == "products"
 
@@ -327,7 +338,7 @@ def test_products_table_lists_recommendations_with_reasons_and_search_hits() -> 
 def test_plan_table_summary_and_charts() -> None:
     plan = _plan()
     table = views.plan_table(plan)
-    assert table["Segment"].tolist() == ["At risk", "At risk", "Cannot lose"]
+    assert table["Segment"].tolist() == ["At risk", "At risk", "Can't lose"]
     assert table["Contacts"].tolist() == ["3,000", "500", "2,000"]
     assert table["Cost"].tolist() == ["1,500", "2,500", "1,000"]
     assert table.loc[0, "Revenue 95% interval"] == "3,100 – 5,300"
@@ -341,18 +352,21 @@ def test_plan_table_summary_and_charts() -> None:
     assert "**ROI** 0.94×" in summary
     assert "0.420" in summary
     assert "<li>at most one message per customer</li>" in summary
+    assert "The whole budget is spent." in summary
 
     fig = views.plan_chart(plan)
     assert fig is not None
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert set(labels) == {"At risk", "Cannot lose"}
-    # Budget per segment: the stacked bars of each segment add up to its spend.
+    assert set(labels) == {"At risk", "Can't lose", "Budget"}
+    # Budget per segment: the stacked bars of each segment add up to its spend, and the
+    # budget bar to the whole spend (all of the 5,000 budget here).
     widths: dict[float, float] = {}
     for bar in ax.patches:
         widths[round(bar.get_y(), 3)] = widths.get(round(bar.get_y(), 3), 0) + bar.get_width()
-    assert sorted(widths.values()) == [1000, 4000]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["email", "sms"]
+    assert sorted(widths.values()) == [1000, 4000, 5000]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["e-mail", "SMS"]
+    assert ax.get_xlim()[1] >= 5000
 
     assert views.what_if_points(plan) == [(1000, 3000), (2500, 6000), (5000, 9700), (10000, 12000)]
     curve = views.what_if_chart(plan)
@@ -367,7 +381,8 @@ def test_an_empty_plan_has_no_charts_and_says_why() -> None:
     empty.what_if = []
     assert views.plan_chart(empty) is None
     assert views.what_if_chart(empty) is None
-    assert "_No customer left after consent and frequency filters._" in views.plan_summary(empty)
+    summary = views.plan_summary(empty)
+    assert "_This plan contacts nobody, so there is no chart: no customer left after" in summary
     assert views.plan_table(empty).empty
 
 
