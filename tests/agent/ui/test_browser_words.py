@@ -79,7 +79,13 @@ def _selected_tab(page: Any) -> str:
 
 
 def _last_answer(page: Any) -> str:
-    return str(page.locator("#chat .message-row").last.inner_text())
+    """The last answer's text without its tool steps (their arguments are the trace's JSON)."""
+    return str(page.evaluate(
+        "() => { const rows = document.querySelectorAll('#chat .message-row');"
+        " const row = rows[rows.length - 1].cloneNode(true);"
+        " row.querySelectorAll('.thought-group').forEach(e => e.remove());"
+        " return row.textContent; }"
+    ))
 
 
 def _no_codes(text: str, where: str) -> None:
