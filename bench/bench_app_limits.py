@@ -77,6 +77,7 @@ class AppClient:
         self.submit, submit_dep = names[SUBMIT]
         self.load, _ = names[LOAD]
         self.trigger = submit_dep["targets"][0][0]
+        self.submit_inputs = len(submit_dep["inputs"])  # request, chat, then session states
 
     def call(self, session: str, fn: int, data: list[Any], trigger: Any) -> dict[str, Any]:
         """Run one event for ``session`` and return its completion message."""
@@ -99,7 +100,8 @@ class AppClient:
 
     def ask(self, session: str, text: str, chat: list[Any]) -> list[Any]:
         """Submit a request as the Send button does; return the chat shown afterwards."""
-        done = self.call(session, self.submit, [text, chat, None], self.trigger)
+        data = [text, chat, *[None] * (self.submit_inputs - 2)]
+        done = self.call(session, self.submit, data, self.trigger)
         if not done.get("success"):
             raise RuntimeError(f"request failed: {str(done)[:300]}")
         chatbot: list[Any] = done["output"]["data"][0]
