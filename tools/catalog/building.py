@@ -53,7 +53,7 @@ class VectorSync:
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=0, unit="product", desc="embedding products", leave=False)
+            bar = tqdm(total=0, unit="product", desc="embedding products")
 
             def callback(done: int, total: int) -> None:
                 self._on_progress(done, total)
