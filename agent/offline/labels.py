@@ -21,9 +21,9 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from string import Template
 from typing import Any
 
+from agent.offline.phrases import Phrase
 from agent.settings import PROMPTS_DIR
 
 LABELS_FILE = PROMPTS_DIR / "labels.toml"
@@ -35,19 +35,6 @@ _LABELLED_GROUPS = {
     "goal": "goal", "segments": "segment", "categories": "category", "tops": "category",
 }
 _LIST_GROUPS = ("segments", "categories", "tops")
-
-
-class _Text(Template):
-    """Only ``${name}`` is a placeholder; a bare ``$`` (as in "$5,000") is text."""
-
-    pattern = r"""
-    \$(?:
-      (?P<escaped>\$)(?=\{)              |
-      \{(?P<braced>[_a-z][_a-z0-9]*)\}   |
-      (?P<named>(?!))                    |
-      (?P<invalid>\{)
-    )
-    """  # type: ignore[assignment]
 
 
 @cache
@@ -143,7 +130,7 @@ class Words:
     def count(self, noun: str, n: int) -> str:
         """A counted noun: ``count("order", 3)`` -> "3 orders" / "3 笔订单"."""
         key = f"{noun}_one" if n == 1 else f"{noun}_other"
-        return _Text(self.table["count"][key]).substitute(n=f"{n:,}")
+        return Phrase(self.table["count"][key]).substitute(n=f"{n:,}")
 
     def rfm(self, r: Any, f: Any, m: Any) -> str:
         """RFM scores as words: "recency 2 · frequency 3 · spend 3" (out of 5)."""
@@ -153,7 +140,7 @@ class Words:
 
     def ui(self, key: str, **values: object) -> str:
         """One piece of the interface's text (strict: a missing variable is an error)."""
-        return _Text(self.table["ui"][key]).substitute({k: str(v) for k, v in values.items()})
+        return Phrase(self.table["ui"][key]).substitute({k: str(v) for k, v in values.items()})
 
     def prose(self, text: Any) -> str:
         """A tool's sentence in this language (as written when no pattern knows it)."""
@@ -165,7 +152,7 @@ class Words:
             values = {
                 name: self._group(name, value or "") for name, value in found.groupdict().items()
             }
-            return _Text(template).substitute(values)
+            return Phrase(template).substitute(values)
         return sentence
 
     def _group(self, name: str, value: str) -> str:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 PHRASES_FILE = PROMPTS_DIR / "offline_answers.toml"
 
 
-class _Phrase(Template):
+class Phrase(Template):
     """Only ``${name}`` is a placeholder; a bare ``$`` (as in "$5,000") is text."""
 
     pattern = r"""
@@ -43,7 +43,7 @@ def phrases() -> dict[str, dict[str, str]]:
 def say(lang: str, key: str, **values: object) -> str:
     """Render one phrase strictly (a missing variable raises ``KeyError``)."""
     table = phrases()["zh" if lang == "zh" else "en"]
-    return _Phrase(table[key]).substitute({k: str(v) for k, v in values.items()})
+    return Phrase(table[key]).substitute({k: str(v) for k, v in values.items()})
 
 
 def capabilities(lang: str) -> str:
