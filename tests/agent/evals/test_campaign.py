@@ -148,7 +148,8 @@ def test_help_names_both_sources(capsys: pytest.CaptureFixture[str]) -> None:
         main(["eval", "campaign", "--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    assert "--hillstrom" in out and "--data" in out and "--json" in out
+    assert "--hillstrom" in out and "--data" in out and "--json" in out and "--worlds" in out
+    assert "%%" not in out  # the description is not %-formatted: a literal 30% reads "30%"
 
 
 def test_repeat_reports_mean_values_and_win_shares_over_splits(
@@ -175,3 +176,23 @@ def test_repeat_reports_mean_values_and_win_shares_over_splits(
     assert set(repeat["optimizer_wins_share"]) >= {"random", "mens_email_random", "recency_rule"}
     assert 0 <= repeat["optimizer_beats_all_share"] <= 1
     assert main(["eval", "campaign", "--hillstrom", str(csv), "--repeat", "0"]) == 2
+
+
+@pytest.mark.slow
+def test_worlds_scores_recovery_on_a_freshly_generated_shop(
+    state_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENT_STATE_DIR", str(state_dir))
+    data = run_json(capsys, ["eval", "campaign", "--worlds", "1", "--json"])
+    worlds = data["worlds"]
+    assert isinstance(worlds, list) and [w["seed"] for w in worlds] == [1]
+    figures = worlds[0]["spearman"]
+    assert set(figures) == {"revenue_estimable_cells", "revenue_all_cells",
+                            "conversion_estimable_cells", "conversion_all_cells"}
+    assert figures["revenue_estimable_cells"] > 0.5  # a world nobody tuned on
+    assert data["mean"] == figures
+
+
+def test_worlds_below_one_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "campaign", "--worlds", "0"]) == 2
+    assert "--worlds" in capsys.readouterr().err
