@@ -293,7 +293,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
         panel_outputs = [profile_md, segment_md, segment_df, products_df, plan_md, plan_plot,
                          whatif_plot, plan_df, holdout_md, power_df, view_state,
                          customers_history, products_history, plan_history, segment_tools,
-                         segment_page_md, products_note]
+                         segment_page_md, products_note, readout_md, readout_df, readout_plot]
         components: dict[str, Any] = {
             "state": state, "chatbot": chatbot, "msg": msg, "run_md": run_md, "tabs": tabs,
             "profile_md": profile_md, "segment_md": segment_md, "segment_df": segment_df,
@@ -364,8 +364,8 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
             wired(lambda v: hc.export_segment(v, datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))),
             [view_state], [segment_note, segment_file])
         relabelled = [components[n] for n in language.STATIC_TEXT if n != "status"]
-        lang.input(wired(hc.language), [lang, view_state],
-                   list(dict.fromkeys([*relabelled, header, examples, *panel_outputs])))
+        switched = lang.input(wired(hc.language), [lang, view_state],
+                              list(dict.fromkeys([*relabelled, header, examples, *panel_outputs])))
 
         def browser_language(view: history.PanelView, request: Any) -> dict[Any, Any]:
             headers = getattr(request, "headers", None) or {}
@@ -393,26 +393,27 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
 
         export.__annotations__ = {"request": gr.Request}  # Gradio passes it by this hint
         export_btn.click(export, [state], [export_md, csv_file, jsonl_file, drafts_df, state])
-        export_csv_btn.click(wired(lambda sess: cb.export_assignment("csv", sess)), [state],
-                             [assignment_md, assignment_file])
-        export_pq_btn.click(wired(lambda sess: cb.export_assignment("parquet", sess)), [state],
-                            [assignment_md, assignment_file])
-        readout_btn.click(wired(cb.read_out), [results_file, state],
+        export_csv_btn.click(wired(lambda sess, v: cb.export_assignment("csv", sess, v)),
+                             [state, view_state], [assignment_md, assignment_file])
+        export_pq_btn.click(wired(lambda sess, v: cb.export_assignment("parquet", sess, v)),
+                            [state, view_state], [assignment_md, assignment_file])
+        readout_btn.click(wired(cb.read_out), [results_file, state, view_state],
                           [readout_md, readout_df, readout_plot])
 
         # The status line says what is still warming (the product index with its progress)
         # and stops polling once everything is built; requests never wait for the warm-up.
         status_timer = gr.Timer(1.0, active=True)
 
-        def on_tick() -> tuple[str, Any]:
-            return cb.status_text(), gr.Timer(active=not warmup.done.is_set())
+        def on_tick(view: history.PanelView) -> tuple[str, Any]:
+            return cb.status_text(view.lang), gr.Timer(active=not warmup.done.is_set())
 
-        status_timer.tick(on_tick, None, [status, status_timer], queue=False,
+        status_timer.tick(on_tick, [view_state], [status, status_timer], queue=False,
                           show_progress="hidden")
-        demo.load(on_tick, None, [status, status_timer], queue=False)
+        # The status line follows the interface language: redrawn once the language is set.
+        switched.then(on_tick, [view_state], [status, status_timer], queue=False)
         demo.load(browser_language, [view_state],
                   list(dict.fromkeys([*relabelled, lang, header, examples, *panel_outputs])),
-                  queue=False)
+                  queue=False).then(on_tick, [view_state], [status, status_timer], queue=False)
     return cast("gr.Blocks", demo)
 
 

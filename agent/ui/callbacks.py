@@ -80,13 +80,14 @@ class AppCallbacks:
 
     # -- status -------------------------------------------------------------------------------
 
-    def status_text(self) -> str:
-        """The status line: model, data set and any warm-up step that failed."""
+    def status_text(self, lang: Lang = "en") -> str:
+        """The status line in ``lang``: model, data set, what is warming and what failed."""
         shop = self.runner.deps.shop
         text = views.status_line(
-            self.provider, self.settings.shop_name, shop.counts(), shop.meta.get("as_of")
+            self.provider, self.settings.shop_name, shop.counts(), shop.meta.get("as_of"),
+            views.Words(lang),
         )
-        for note in (self.warmup.note("status"), self.warmup.failed_note()):
+        for note in (self.warmup.note("status", lang), self.warmup.failed_note(lang)):
             if note:
                 text += " · " + note
         return text
@@ -124,7 +125,9 @@ class AppCallbacks:
             logger.exception("request failed (session %s)", sess.session_id)
             history = [*history, {"role": "assistant", "content": views.friendly_error(exc)}]
             when = datetime.now(UTC).strftime("%H:%M:%S UTC")
-            yield {"chatbot": history, "state": sess, "run_md": f"Last run failed at {when}"}
+            failed = (view.words if view else views.Words()).say("status", "last_run_failed",
+                                                                  when=when)
+            yield {"chatbot": history, "state": sess, "run_md": failed}
             return
         if final is None:
             return
@@ -304,31 +307,37 @@ class AppCallbacks:
 
     # -- plan: assignment out, results in -----------------------------------------------------
 
-    def export_assignment(self, fmt: str, sess: views.SessionView) -> UIValues:
+    def export_assignment(
+        self, fmt: str, sess: views.SessionView, view: history.PanelView | None = None
+    ) -> UIValues:
         """Write the session's latest plan's assignment (CSV or Parquet) for download."""
         from tools.registry import call_tool
 
+        w = view.words if view is not None else views.Words()
         hidden = update(value=None, visible=False)
         if not sess.plan_id:
-            return {"assignment_md": readout.NO_PLAN, "assignment_file": hidden}
+            return {"assignment_md": f"_{w.ui('no_plan')}_", "assignment_file": hidden}
         try:
             export = call_tool(self.runner.deps, "export_assignment",
                                {"plan_id": sess.plan_id, "format": fmt})
         except Exception as exc:
             logger.exception("assignment export failed (plan %s)", sess.plan_id)
             return {"assignment_md": views.friendly_error(exc), "assignment_file": hidden}
-        return {"assignment_md": readout.export_note(export),
+        return {"assignment_md": readout.export_note(export, w),
                 "assignment_file": update(value=str(export.path), visible=True)}
 
-    def read_out(self, upload: Any, sess: views.SessionView) -> UIValues:
+    def read_out(
+        self, upload: Any, sess: views.SessionView, view: history.PanelView | None = None
+    ) -> UIValues:
         """Read an uploaded results file out against the session's latest plan."""
         from tools.registry import call_tool
 
+        w = view.words if view is not None else views.Words()
         if not sess.plan_id:
-            return {"readout_md": readout.NO_PLAN}
+            return {"readout_md": f"_{w.ui('no_plan')}_"}
         path = str(upload or "")
         if not path:
-            return {"readout_md": "_Choose a results file first._"}
+            return {"readout_md": f"_{w.say('readout', 'choose_file')}_"}
         # The upload lives in Gradio's cache; the tools read only inside the allowed folders.
         target = self.settings.state_dir / "uploads" / readout.upload_name(
             sess.plan_id, Path(path).name)
@@ -343,10 +352,12 @@ class AppCallbacks:
             else:
                 logger.exception("read-out failed (plan %s)", sess.plan_id)
             return {"readout_md": views.friendly_error(exc), "readout_df":
-                    readout.readout_table(None), "readout_plot": None}
-        chart = readout.readout_chart(result)
-        return {"readout_md": readout.readout_summary(result),
-                "readout_df": readout.readout_table(result),
+                    readout.readout_table(None, w), "readout_plot": None}
+        if view is not None:
+            view.readout = result  # redrawn with the plan panel (a language switch)
+        chart = readout.readout_chart(result, w)
+        return {"readout_md": readout.readout_summary(result, w),
+                "readout_df": readout.readout_table(result, w),
                 "readout_plot": update(value=chart, visible=chart is not None)}
 
     # -- helpers ------------------------------------------------------------------------------
