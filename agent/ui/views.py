@@ -273,8 +273,8 @@ def status_line(
     numbers = w.say("status", "counts", **{
         k: f"{counts.get(k, 0):,}" for k in ("customers", "products", "purchases")})
     parts = [
-        f"🟢 **{w.say('status', 'model')}:** {model}",
-        f"**{w.say('status', 'data')}:** {shop_name} — {numbers}",
+        f"🟢 **{w.say('status', 'model')}** {model}",
+        f"**{w.say('status', 'data')}** {shop_name} — {numbers}",
     ]
     if as_of:
         parts.append(w.say("status", "as_of", day=str(as_of)[:10]))
