@@ -206,11 +206,13 @@ class AppCallbacks:
         return out
 
     def sms_meter(self, body: str, key: str | None, sess: views.SessionView) -> str:
-        """The live SMS meter for the body being typed ("" unless the draft is an SMS)."""
+        """The live SMS meter for the body being typed ("" unless the draft is an SMS).
+
+        In the interface's language: the marketer reads it, whatever the customer's.
+        """
         item = views.find_draft(sess.drafts, key)
         channel = str(views.field(item.draft, "channel", default="")) if item else ""
-        zh = item is not None and views.field(item.draft, "language", default="") == "zh"
-        lang: Lang = "zh" if zh else "en"
+        lang: Lang = "zh" if sess.lang == "zh" else "en"
         return meter_for(self.runner.sms_size, body, channel, lang)
 
     def guarded(self, action: Callable[..., UIValues]) -> Callable[..., UIValues]:

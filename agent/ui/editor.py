@@ -39,7 +39,7 @@ def sms_meter(size: Any, lang: Lang = "en") -> str:
 
 
 def meter_for(measure: Any, body: str, channel: str, lang: Lang = "en") -> str:
-    """The meter for a body on a channel ("" for e-mail and push), in the draft's language."""
+    """The meter for a body on a channel ("" for e-mail and push), in the reader's language."""
     if channel != "sms":
         return ""
     return sms_meter(measure(body or ""), lang)

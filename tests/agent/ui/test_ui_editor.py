@@ -122,5 +122,6 @@ def test_switching_the_language_redraws_the_drafts_panel_and_keeps_the_labels(
     assert out["picker"].props["label"] == "审核草稿" and out["picker"].props["value"] == key
     assert out["offer_dd"].props["label"] == "草稿中的优惠"
     assert out["offer_dd"].props["choices"][0][0].startswith("无优惠")
-    # The meter speaks the draft's language (the customer's), whatever the interface's.
-    assert "characters" in cb.sms_meter("Hi", key, sess)
+    # The meter speaks the marketer's language, whatever the customer's (here English).
+    assert cb.sms_meter("Hi", key, sess).startswith("📏 **短信：** 2 个字符 · 1 条 · GSM-7")
+    assert out["sms_md"].startswith("📏 **短信：**")
