@@ -396,9 +396,11 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                       [drafts_df, detail_md, *editor, sms_md, offer_dd, offer_code], queue=False)
         # The meter follows every change of the body: a textbox's `input` event fires on key
         # presses only (not on paste, input methods, Backspace), and "always_last" sends the
-        # latest text once a pending count returns (the default "once" drops it).
-        body_tb.change(lambda body, key, sess: cb.sms_meter(body, key, sess),
-                       [body_tb, picker, state], [sms_md], queue=False, show_progress="hidden",
+        # latest text once a pending count returns (the default "once" drops it). The draft is
+        # the one the server last put in the editor (not the picker's value in the browser,
+        # which may still be the previous one when a new draft's text arrives).
+        body_tb.change(lambda body, sess: cb.sms_meter(body, sess.editing, sess),
+                       [body_tb, state], [sms_md], queue=False, show_progress="hidden",
                        trigger_mode="always_last")
         attach = wired(cb.guarded(cb.attach_offer))
         offer_inputs = [picker, offer_dd, offer_code, state]

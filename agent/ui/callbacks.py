@@ -179,6 +179,7 @@ class AppCallbacks:
         """
         words = views.Words(sess.lang)
         item = views.find_draft(sess.drafts, key)
+        sess.editing = item.key if item else None  # set before the editor's text is sent
         out: UIValues = {
             "drafts_df": views.drafts_table(sess.drafts, words),
             "picker": update(

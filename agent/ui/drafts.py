@@ -89,6 +89,7 @@ class SessionView:
     drafts: list[DraftItem] = dc_field(default_factory=list)
     plan_id: str | None = None
     lang: str = "en"  # the interface's language (the drafts panel follows the switch)
+    editing: str | None = None  # the draft whose text the editor shows (the SMS meter's)
 
 
 def guard_passed(draft: Any) -> bool:

@@ -115,7 +115,7 @@ def test_switching_the_language_redraws_the_drafts_panel_and_keeps_the_labels(
     list(cb.respond("Draft an SMS for C00003", None, sess, view))
     key = sess.drafts[0].key
     out = cb.language("zh", view, key, sess)
-    assert sess.lang == "zh"
+    assert sess.lang == "zh" and sess.editing == key  # the meter counts the draft in view
     table = out["drafts_df"]
     assert isinstance(table, Update) and table.props["label"] == "本次会话的草稿"
     assert table.props["value"].iloc[0, 2] == "短信 · 英文"
