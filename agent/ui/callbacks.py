@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.loop.editing import offers_for, redraft_with_offer
 from agent.ui import exports, history, readout, views
-from agent.ui.editor import meter_for, offer_options, with_offer
+from agent.ui.editor import meter_for, offer_picker, offer_review, with_offer
 from agent.ui.warmup import WARMUP_STAGES as WARMUP_STAGES
 from agent.ui.warmup import Lang, Warmup, language_of, with_note
 
@@ -187,17 +187,7 @@ class AppCallbacks:
             ),
             "detail_md": views.draft_detail(item, words),
         }
-        if item is None:
-            out["offer_dd"] = update(choices=[], value=None, visible=False)
-            out["offer_code"] = update(value="", visible=False)
-        else:
-            offer = views.field(item.draft, "offer")
-            choices, chosen = offers_for(self.runner.deps, item.draft)
-            out["offer_dd"] = update(choices=offer_options(choices, offer, words), value=chosen,
-                                     visible=True)
-            out["offer_code"] = update(
-                value=str(views.field(offer, "code", default="") or "") if offer else "",
-                visible=True)
+        out.update(offer_picker(item, lambda d: offers_for(self.runner.deps, d), words, update))
         have = views.editable_fields(item.draft) if item else []
         for name in EDITOR_FIELDS:
             value = views.field(item.draft, name, default="") if item else ""
@@ -280,11 +270,7 @@ class AppCallbacks:
         draft = redraft_with_offer(self.runner.deps, item.draft, offer_key or "none", code)
         new = with_offer(item, draft, views.Words(sess.lang))
         sess.drafts = views.replace_item(sess.drafts, new)
-        self.record(new.run_id, "offer", {
-            "draft_id": new.key, "offer": offer_key or "none",
-            "code": str(views.field(views.field(draft, "offer"), "code", default="") or ""),
-            "guard_passed": views.guard_passed(draft),
-            "problems": views.guard_problem_codes(draft)})
+        self.record(new.run_id, "offer", offer_review(new.key, offer_key or "none", draft))
         return {**self.draft_view(sess, key), "state": sess}
 
     def language(

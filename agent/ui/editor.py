@@ -14,11 +14,13 @@ writes the draft again through the copy room, whose guard then accepts exactly t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from agent.offline.labels import Words
-from agent.ui.drafts import DraftItem, offer_text
+from agent.ui.draft_text import offer_text
+from agent.ui.drafts import DraftItem, guard_passed, guard_problem_codes
 from agent.ui.format import field
 from agent.ui.warmup import Lang
 
@@ -76,3 +78,35 @@ def with_offer(item: DraftItem, draft: Any, words: Words | None = None) -> Draft
     if item.edited:
         note += " " + w.ui("offer_edits_replaced")
     return replace(item, draft=draft, status="pending", edited=True, note=note)
+
+
+def offer_picker(
+    item: DraftItem | None,
+    offers: Callable[[Any], tuple[list[Any], str]],
+    words: Words,
+    update: Callable[..., Any],
+) -> dict[str, Any]:
+    """The offer picker and code field for the draft in the editor (hidden without one).
+
+    Args:
+        item: The draft being reviewed, or None.
+        offers: The offers listed for a draft and the key of its own (``offers_for``).
+        words: The reader's words.
+        update: Makes a component update (``agent.ui.callbacks.update``).
+    """
+    if item is None:
+        return {"offer_dd": update(choices=[], value=None, visible=False),
+                "offer_code": update(value="", visible=False)}
+    offer = field(item.draft, "offer")
+    choices, chosen = offers(item.draft)
+    code = str(field(offer, "code", default="") or "") if offer else ""
+    return {"offer_dd": update(choices=offer_options(choices, offer, words), value=chosen,
+                               visible=True),
+            "offer_code": update(value=code, visible=True)}
+
+
+def offer_review(key: str, offer_key: str, draft: Any) -> dict[str, Any]:
+    """What the trace records of an offer attached in the editor (ids and verdict, no text)."""
+    code = field(field(draft, "offer"), "code", default="") if field(draft, "offer") else ""
+    return {"draft_id": key, "offer": offer_key, "code": str(code or ""),
+            "guard_passed": guard_passed(draft), "problems": guard_problem_codes(draft)}
