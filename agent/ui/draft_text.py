@@ -58,6 +58,6 @@ def offer_text(offer: Any, words: Words | None = None) -> str:
     shown = w.ui("offer_discount", discount=f"{pct:g}%")
     if pct > 0 and f"{pct:g}%" not in name:
         parts.append(shown)
-    if code:
+    if code and code not in parts[0]:  # a name such as "code SPRING15" already says it
         parts.append(w.ui("offer_with_code", code=code))
     return " · ".join(p for p in parts if p)

@@ -14,9 +14,10 @@ import pytest
 
 from agent.loop.runner import AgentRunner
 from agent.loop.trace import load_run
-from agent.offline.labels import label_tables
+from agent.offline.labels import Words, label_tables
 from agent.settings import Settings
 from agent.ui.callbacks import AppCallbacks, Update, new_session
+from agent.ui.draft_text import offer_text
 from agent.ui.history import PanelView
 from agent.ui.warmup import Warmup
 from tests.conftest import DEMO_DIR
@@ -125,3 +126,17 @@ def test_switching_the_language_redraws_the_drafts_panel_and_keeps_the_labels(
     # The meter speaks the marketer's language, whatever the customer's (here English).
     assert cb.sms_meter("Hi", key, sess).startswith("📏 **短信：** 2 个字符 · 1 条 · GSM-7")
     assert out["sms_md"].startswith("📏 **短信：**")
+
+
+@pytest.mark.parametrize(("offer", "en", "zh"), [
+    ({"name": "15% off", "discount_pct": 15, "code": "SPRING15"}, "15% off · code SPRING15",
+     "15% 折扣 · 优惠码 SPRING15"),
+    ({"name": "Spring sale", "discount_pct": 10}, "Spring sale · 10% off", None),
+    ({"name": "code SPRING15", "code": "SPRING15"}, "code SPRING15", None),
+])
+def test_an_offer_is_said_once_with_its_discount_and_code(
+    offer: dict[str, Any], en: str, zh: str | None
+) -> None:
+    assert offer_text(offer, Words("en")) == en
+    if zh is not None:
+        assert offer_text(offer, Words("zh")) == zh
