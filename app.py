@@ -254,7 +254,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                             interactive=False,
                             wrap=True,
                             elem_id="drafts-table",
-                            column_widths=["4%", "11%", "9%", "15%", "14%", "25%", "11%",
+                            column_widths=["4%", "13%", "9%", "16%", "13%", "23%", "11%",
                                            "11%"],
                         )
                         picker = gr.Dropdown(
@@ -312,7 +312,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
             "picker": picker, "detail_md": detail_md, "subject_tb": subject_tb,
             "preheader_tb": preheader_tb, "title_tb": title_tb, "body_tb": body_tb,
             "sms_md": sms_md, "offer_dd": offer_dd, "offer_code": offer_code,
-            "offer_btn": offer_btn,
+            "offer_btn": offer_btn, "reason_tb": reason_tb,
             "export_md": export_md, "csv_file": csv_file, "jsonl_file": jsonl_file,
             "holdout_md": holdout_md, "power_df": power_df, "assignment_md": assignment_md,
             "assignment_file": assignment_file, "readout_md": readout_md,

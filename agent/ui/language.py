@@ -52,6 +52,7 @@ STATIC_TEXT: dict[str, dict[str, str]] = {
     "offer_dd": {"label": "offer_picker"},
     "offer_code": {"label": "offer_code"},
     "offer_btn": {"value": "attach_offer"},
+    "reason_tb": {"label": "override_reason"},
     "save_btn": {"value": "save"},
     "approve_btn": {"value": "approve"},
     "reject_btn": {"value": "reject"},

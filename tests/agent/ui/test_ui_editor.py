@@ -122,6 +122,7 @@ def test_switching_the_language_redraws_the_drafts_panel_and_keeps_the_labels(
     assert table.props["value"].iloc[0, 2] == "短信 · 英文"
     assert out["picker"].props["label"] == "审核草稿" and out["picker"].props["value"] == key
     assert out["offer_dd"].props["label"] == "草稿中的优惠"
+    assert out["reason_tb"].props["label"].startswith("通过第二条消息的理由")
     assert out["offer_dd"].props["choices"][0][0].startswith("无优惠")
     # The meter speaks the marketer's language, whatever the customer's (here English).
     assert cb.sms_meter("Hi", key, sess).startswith("📏 **短信：** 2 个字符 · 1 条 · GSM-7")
