@@ -254,7 +254,7 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                             interactive=False,
                             wrap=True,
                             elem_id="drafts-table",
-                            column_widths=["4%", "13%", "9%", "16%", "13%", "23%", "11%",
+                            column_widths=["4%", "13%", "11%", "15%", "12%", "23%", "11%",
                                            "11%"],
                         )
                         picker = gr.Dropdown(
