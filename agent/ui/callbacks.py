@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.loop.editing import offers_for, redraft_with_offer
 from agent.ui import exports, history, readout, views
-from agent.ui.editor import meter_for
+from agent.ui.editor import meter_for, offer_picker, offer_review, with_offer
 from agent.ui.warmup import WARMUP_STAGES as WARMUP_STAGES
 from agent.ui.warmup import Lang, Warmup, language_of, with_note
 
@@ -131,6 +132,8 @@ class AppCallbacks:
             return
         if final is None:
             return
+        if view is not None:
+            sess.lang = view.lang
         seconds = time.perf_counter() - started
         history = with_note(history, self.warmup.note("answer", language_of(text)))
         out: UIValues = {
@@ -173,15 +176,21 @@ class AppCallbacks:
     # -- drafts -------------------------------------------------------------------------------
 
     def draft_view(self, sess: views.SessionView, key: str | None) -> UIValues:
-        """The drafts table, picker, detail and editor boxes with ``key`` selected."""
+        """The drafts table, picker, detail, editor boxes and offer picker with ``key`` selected.
+
+        In the session's language (``sess.lang``); names stand beside ids.
+        """
+        words = views.Words(sess.lang)
         item = views.find_draft(sess.drafts, key)
+        sess.editing = item.key if item else None  # set before the editor's text is sent
         out: UIValues = {
-            "drafts_df": views.drafts_table(sess.drafts),
+            "drafts_df": views.drafts_table(sess.drafts, words),
             "picker": update(
-                choices=views.draft_choices(sess.drafts), value=item.key if item else None
+                choices=views.draft_choices(sess.drafts, words), value=item.key if item else None
             ),
-            "detail_md": views.draft_detail(item),
+            "detail_md": views.draft_detail(item, words),
         }
+        out.update(offer_picker(item, lambda d: offers_for(self.runner.deps, d), words, update))
         have = views.editable_fields(item.draft) if item else []
         for name in EDITOR_FIELDS:
             value = views.field(item.draft, name, default="") if item else ""
@@ -191,11 +200,13 @@ class AppCallbacks:
         return out
 
     def sms_meter(self, body: str, key: str | None, sess: views.SessionView) -> str:
-        """The live SMS meter for the body being typed ("" unless the draft is an SMS)."""
+        """The live SMS meter for the body being typed ("" unless the draft is an SMS).
+
+        In the interface's language: the marketer reads it, whatever the customer's.
+        """
         item = views.find_draft(sess.drafts, key)
         channel = str(views.field(item.draft, "channel", default="")) if item else ""
-        zh = item is not None and views.field(item.draft, "language", default="") == "zh"
-        lang: Lang = "zh" if zh else "en"
+        lang: Lang = "zh" if sess.lang == "zh" else "en"
         return meter_for(self.runner.sms_size, body, channel, lang)
 
     def guarded(self, action: Callable[..., UIValues]) -> Callable[..., UIValues]:
@@ -248,6 +259,40 @@ class AppCallbacks:
             )
         return {**self.draft_view(sess, key), "state": sess}
 
+    def attach_offer(
+        self, key: str | None, offer_key: str | None, code: str, sess: views.SessionView
+    ) -> UIValues:
+        """Write the draft again with the offer picked in the editor (and the code typed).
+
+        The copy room renders the offer sentence and its guard then accepts exactly that
+        offer; the draft needs a fresh approval. Recorded in the run's trace (no text).
+        """
+        item = views.find_draft(sess.drafts, key)
+        if item is None:
+            return {"detail_md": SELECT_FIRST}
+        draft = redraft_with_offer(self.runner.deps, item.draft, offer_key or "none", code)
+        new = with_offer(item, draft, views.Words(sess.lang))
+        sess.drafts = views.replace_item(sess.drafts, new)
+        self.record(new.run_id, "offer", offer_review(new.key, offer_key or "none", draft))
+        return {**self.draft_view(sess, key), "state": sess}
+
+    def language(
+        self, lang: str, view: history.PanelView, key: str | None, sess: views.SessionView
+    ) -> UIValues:
+        """Switch the interface's language: fixed text, panels and the drafts panel.
+
+        ``key`` is the draft being reviewed; it stays selected.
+        """
+        out = self.history.language(lang, view)
+        sess.lang = view.lang
+        for name, value in self.draft_view(sess, key).items():  # keep the new labels too
+            old = out.get(name)
+            if isinstance(old, Update):
+                props = value.props if isinstance(value, Update) else {"value": value}
+                value = Update({**old.props, **props})
+            out[name] = value
+        return {**out, "state": sess}
+
     def approve(self, key: str | None, reason: str, sess: views.SessionView) -> UIValues:
         """Approve the draft (refused while it fails the guard or doubles one without a reason)."""
         new = exports.approve(sess.drafts, key, reason)
@@ -295,13 +340,14 @@ class AppCallbacks:
         note = exports.export_note(plan, len(plan.write) if paths else 0)
         if paths is None:
             return {"export_md": note, "csv_file": hidden, "jsonl_file": hidden,
-                    "drafts_df": views.drafts_table(sess.drafts), "state": sess}
+                    "drafts_df": views.drafts_table(sess.drafts, views.Words(sess.lang)),
+                    "state": sess}
         self._record_export(plan.write, [p.name for p in paths], by)
         return {
             "export_md": note,
             "csv_file": update(value=str(paths[0]), visible=True),
             "jsonl_file": update(value=str(paths[1]), visible=True),
-            "drafts_df": views.drafts_table(sess.drafts),
+            "drafts_df": views.drafts_table(sess.drafts, views.Words(sess.lang)),
             "state": sess,
         }
 
