@@ -254,7 +254,8 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                             interactive=False,
                             wrap=True,
                             elem_id="drafts-table",
-                            column_widths=["4%", "10%", "10%", "20%", "32%", "12%", "12%"],
+                            column_widths=["4%", "13%", "11%", "15%", "12%", "23%", "11%",
+                                           "11%"],
                         )
                         picker = gr.Dropdown(
                             choices=[], label="Review a draft", elem_id="draft-picker",
@@ -269,6 +270,15 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                         body_tb = gr.Textbox(label="Body", lines=7, visible=False,
                                              elem_id="edit-body")
                         sms_md = gr.Markdown("", elem_id="sms-meter")
+                        with gr.Row(equal_height=True):
+                            offer_dd = gr.Dropdown(choices=[], label="Offer in this draft",
+                                                   elem_id="offer-picker", interactive=True,
+                                                   visible=False, scale=3)
+                            offer_code = gr.Textbox(label="Offer code (optional, e.g. SPRING15)",
+                                                    elem_id="offer-code", visible=False,
+                                                    max_lines=1, scale=2)
+                            offer_btn = gr.Button("🏷️ Attach offer", elem_id="attach-offer",
+                                                  scale=1)
                         with gr.Row():
                             save_btn = gr.Button("💾 Save edit & re-check", elem_id="save-draft")
                             approve_btn = gr.Button("👍 Approve", variant="primary",
@@ -289,11 +299,11 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
                                                  interactive=False, visible=False, height=80)
 
         editor = [subject_tb, preheader_tb, title_tb, body_tb]
-        draft_outputs = [drafts_df, picker, detail_md, *editor, sms_md]
+        draft_outputs = [drafts_df, picker, detail_md, *editor, sms_md, offer_dd, offer_code]
         panel_outputs = [profile_md, segment_md, segment_df, products_df, plan_md, plan_plot,
                          whatif_plot, plan_df, holdout_md, power_df, view_state,
                          customers_history, products_history, plan_history, segment_tools,
-                         segment_page_md, products_note]
+                         segment_page_md, products_note, readout_md, readout_df, readout_plot]
         components: dict[str, Any] = {
             "state": state, "chatbot": chatbot, "msg": msg, "run_md": run_md, "tabs": tabs,
             "profile_md": profile_md, "segment_md": segment_md, "segment_df": segment_df,
@@ -301,7 +311,8 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
             "whatif_plot": whatif_plot, "plan_df": plan_df, "drafts_df": drafts_df,
             "picker": picker, "detail_md": detail_md, "subject_tb": subject_tb,
             "preheader_tb": preheader_tb, "title_tb": title_tb, "body_tb": body_tb,
-            "sms_md": sms_md,
+            "sms_md": sms_md, "offer_dd": offer_dd, "offer_code": offer_code,
+            "offer_btn": offer_btn, "reason_tb": reason_tb,
             "export_md": export_md, "csv_file": csv_file, "jsonl_file": jsonl_file,
             "holdout_md": holdout_md, "power_df": power_df, "assignment_md": assignment_md,
             "assignment_file": assignment_file, "readout_md": readout_md,
@@ -364,24 +375,38 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
             wired(lambda v: hc.export_segment(v, datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))),
             [view_state], [segment_note, segment_file])
         relabelled = [components[n] for n in language.STATIC_TEXT if n != "status"]
-        lang.input(wired(hc.language), [lang, view_state],
-                   list(dict.fromkeys([*relabelled, header, examples, *panel_outputs])))
+        # The drafts panel follows the language too (cb.language redraws it).
+        lang_outputs = list(dict.fromkeys([*relabelled, header, examples, *panel_outputs,
+                                           *draft_outputs, state]))
+        switched = lang.input(wired(cb.language), [lang, view_state, picker, state], lang_outputs)
 
-        def browser_language(view: history.PanelView, request: Any) -> dict[Any, Any]:
+        def browser_language(view: history.PanelView, sess: views.SessionView,
+                             request: Any) -> dict[Any, Any]:
             headers = getattr(request, "headers", None) or {}
             chosen = language.browser_language(headers.get("accept-language"))
             if chosen == view.lang:
                 return to_ui({"lang": Update({})})  # nothing to change
-            values = hc.language(chosen, view)
+            values = cb.language(chosen, view, None, sess)
             values["lang"] = Update({"value": chosen, "label": view.words.ui("language")})
             return to_ui(values)
 
         browser_language.__annotations__ = {"request": gr.Request}
 
         picker.change(wired(cb.guarded(cb.select)), [picker, state],
-                      [drafts_df, detail_md, *editor, sms_md], queue=False)
-        body_tb.input(lambda body, key, sess: cb.sms_meter(body, key, sess),
-                      [body_tb, picker, state], [sms_md], queue=False, show_progress="hidden")
+                      [drafts_df, detail_md, *editor, sms_md, offer_dd, offer_code], queue=False)
+        # The meter follows every change of the body: a textbox's `input` event fires on key
+        # presses only (not on paste, input methods, Backspace), and "always_last" sends the
+        # latest text once a pending count returns (the default "once" drops it). The draft is
+        # the one the server last put in the editor (not the picker's value in the browser,
+        # which may still be the previous one when a new draft's text arrives).
+        body_tb.change(lambda body, sess: cb.sms_meter(body, sess.editing, sess),
+                       [body_tb, state], [sms_md], queue=False, show_progress="hidden",
+                       trigger_mode="always_last")
+        attach = wired(cb.guarded(cb.attach_offer))
+        offer_inputs = [picker, offer_dd, offer_code, state]
+        offer_dd.input(attach, offer_inputs, [*draft_outputs, state])
+        offer_btn.click(attach, offer_inputs, [*draft_outputs, state])
+        offer_code.submit(attach, offer_inputs, [*draft_outputs, state])
         save_btn.click(wired(cb.guarded(cb.save)), [picker, *editor, state],
                        [*draft_outputs, state])
         approve_btn.click(wired(cb.guarded(cb.approve)), [picker, reason_tb, state],
@@ -393,26 +418,27 @@ def build_app(settings: Settings, runner: AgentRunner, warmup: Warmup) -> gr.Blo
 
         export.__annotations__ = {"request": gr.Request}  # Gradio passes it by this hint
         export_btn.click(export, [state], [export_md, csv_file, jsonl_file, drafts_df, state])
-        export_csv_btn.click(wired(lambda sess: cb.export_assignment("csv", sess)), [state],
-                             [assignment_md, assignment_file])
-        export_pq_btn.click(wired(lambda sess: cb.export_assignment("parquet", sess)), [state],
-                            [assignment_md, assignment_file])
-        readout_btn.click(wired(cb.read_out), [results_file, state],
+        export_csv_btn.click(wired(lambda sess, v: cb.export_assignment("csv", sess, v)),
+                             [state, view_state], [assignment_md, assignment_file])
+        export_pq_btn.click(wired(lambda sess, v: cb.export_assignment("parquet", sess, v)),
+                            [state, view_state], [assignment_md, assignment_file])
+        readout_btn.click(wired(cb.read_out), [results_file, state, view_state],
                           [readout_md, readout_df, readout_plot])
 
         # The status line says what is still warming (the product index with its progress)
         # and stops polling once everything is built; requests never wait for the warm-up.
         status_timer = gr.Timer(1.0, active=True)
 
-        def on_tick() -> tuple[str, Any]:
-            return cb.status_text(), gr.Timer(active=not warmup.done.is_set())
+        def on_tick(view: history.PanelView) -> tuple[str, Any]:
+            return cb.status_text(view.lang), gr.Timer(active=not warmup.done.is_set())
 
-        status_timer.tick(on_tick, None, [status, status_timer], queue=False,
+        status_timer.tick(on_tick, [view_state], [status, status_timer], queue=False,
                           show_progress="hidden")
-        demo.load(on_tick, None, [status, status_timer], queue=False)
-        demo.load(browser_language, [view_state],
-                  list(dict.fromkeys([*relabelled, lang, header, examples, *panel_outputs])),
-                  queue=False)
+        # The status line follows the interface language: redrawn once the language is set.
+        switched.then(on_tick, [view_state], [status, status_timer], queue=False)
+        demo.load(browser_language, [view_state, state],
+                  list(dict.fromkeys([lang, *lang_outputs])),
+                  queue=False).then(on_tick, [view_state], [status, status_timer], queue=False)
     return cast("gr.Blocks", demo)
 
 

@@ -16,14 +16,22 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from agent.loop.graph import build_graph
 from agent.loop.limits import check_request
 from agent.loop.llm import build_chat_model
 from agent.loop.redact import Redactor, install_log_redaction
+from agent.loop.results import (
+    AgentResult,
+    Clarification,
+    ClarificationOption,
+    RunUpdate,
+    ToolArtifact,
+    ToolCallRecord,
+)
 from agent.loop.sessions import SessionStore
-from agent.loop.trace import TraceEvent, TraceWriter
+from agent.loop.trace import TraceWriter
 from agent.offline.families import ToolSelector
 from agent.settings import Settings
 from tools.copy.templates import render_template
@@ -31,112 +39,10 @@ from tools.deps import ToolDeps
 from tools.registry import build_tools
 from tools.shop.vocabulary import ShopVocabulary
 
+__all__ = ["AgentResult", "AgentRunner", "Clarification", "ClarificationOption", "RunUpdate",
+           "ToolArtifact", "ToolCallRecord"]
+
 logger = logging.getLogger(__name__)
-
-
-class ToolCallRecord(BaseModel):
-    """One tool call of a run, in call order."""
-
-    id: str
-    name: str
-    args: dict[str, Any]
-    ok: bool
-    error: str | None = None
-    summary: str = ""
-    duration_ms: float | None = None
-
-
-class ToolArtifact(BaseModel):
-    """The full typed result of a successful tool call."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    call_id: str
-    tool: str
-    args: dict[str, Any]
-    result: Any
-
-
-class ClarificationOption(BaseModel):
-    """One likely reading offered with a clarifying question."""
-
-    label: str = Field(description="The reading in a few words, for a button.")
-    request: str = Field(description="The full request to send if the user picks this option.")
-
-
-class Clarification(BaseModel):
-    """A short question the model asked instead of guessing, with the likely readings."""
-
-    question: str
-    options: list[ClarificationOption] = Field(default_factory=list)
-
-
-class AgentResult(BaseModel):
-    """What a run hands back: the answer, its trace, tool calls, artifacts and drafts.
-
-    ``reading`` is how the model read the request (the offline model's typed reading as
-    JSON; None for models that give none); ``clarification`` is set when the model asked a
-    question instead of acting.
-    """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    answer: str
-    run_id: str
-    session_id: str
-    provider: str
-    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
-    artifacts: list[ToolArtifact] = Field(default_factory=list)
-    drafts: list[Any] = Field(default_factory=list)
-    trace: list[TraceEvent] = Field(default_factory=list)
-    stopped: Literal["done", "step_limit", "model_error"] = "done"
-    reading: dict[str, Any] | None = None
-    clarification: Clarification | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The CLI's ``--json`` object."""
-        return {
-            "answer": self.answer,
-            "run_id": self.run_id,
-            "session_id": self.session_id,
-            "provider": self.provider,
-            "stopped": self.stopped,
-            "reading": self.reading,
-            "clarification": (
-                self.clarification.model_dump(mode="json") if self.clarification else None
-            ),
-            "tool_calls": [
-                {
-                    "name": c.name,
-                    "args": c.args,
-                    "ok": c.ok,
-                    **({"error": c.error} if c.error else {}),
-                }
-                for c in self.tool_calls
-            ],
-            "drafts": [d.model_dump(mode="json") for d in self.drafts],
-            "artifacts": [
-                {
-                    "tool": a.tool,
-                    "args": a.args,
-                    "result": a.result.model_dump(mode="json")
-                    if isinstance(a.result, BaseModel)
-                    else a.result,
-                }
-                for a in self.artifacts
-            ],
-        }
-
-
-class RunUpdate(BaseModel):
-    """One streamed step: a tool call starting, a tool result, or the final result."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    kind: Literal["thinking", "tool_call", "tool_result", "result"]
-    text: str = ""
-    call: ToolCallRecord | None = None
-    result: AgentResult | None = None
 
 
 class AgentRunner:

@@ -3,7 +3,8 @@
 One mapping serves the offline model's answers (``agent.offline.answers``) and the chat app's
 views (``agent.ui``): segments, channels, consent, languages, price bands, goals, reasons,
 plan limits, guard problems, filter names, RFM scores, counted nouns, and the interface's own
-text. Category names are the shop's own display names (``shop.json`` ``categories``, as
+text (its fixed labels, the status line and warm-up notes, the campaign read-out). Category
+names are the shop's own display names (``shop.json`` ``categories``, as
 ``tools.shop.vocabulary`` reads them), passed in as ``categories``; a shop without them shows
 its ids with spaces.
 
@@ -140,7 +141,11 @@ class Words:
 
     def ui(self, key: str, **values: object) -> str:
         """One piece of the interface's text (strict: a missing variable is an error)."""
-        return Phrase(self.table["ui"][key]).substitute({k: str(v) for k, v in values.items()})
+        return self.say("ui", key, **values)
+
+    def say(self, kind: str, key: str, **values: object) -> str:
+        """One sentence of the table ``kind`` ("status", "readout"...), strictly filled."""
+        return Phrase(self.table[kind][key]).substitute({k: str(v) for k, v in values.items()})
 
     def prose(self, text: Any) -> str:
         """A tool's sentence in this language (as written when no pattern knows it)."""

@@ -28,6 +28,7 @@ from pydantic import ConfigDict
 
 from agent.offline import answers
 from agent.offline.context import Memory, apply_context, remember
+from agent.offline.offers import offer_arguments, plan_offers
 from agent.offline.reading import Reading, read_request
 from agent.offline.routing import Route, plan_stages, resolve_categories, unknown_noun
 from agent.offline.turns import Turn, read_turns
@@ -251,13 +252,8 @@ class OfflineChatModel(BaseChatModel):
                 args["product_ids"] = hits
             elif customer in recs and recs[customer].items:
                 args["product_ids"] = [i.product_id for i in recs[customer].items[:2]]
-            if r.discount_pct or r.offer_code:
-                offer: dict[str, Any] = {"name": f"{r.discount_pct:g}% off" if r.discount_pct
-                                         else f"code {r.offer_code}"}  # fmt: skip
-                if r.discount_pct:
-                    offer["discount_pct"] = r.discount_pct
-                if r.offer_code:
-                    offer["code"] = r.offer_code
+            offer = offer_arguments(r)
+            if offer is not None:
                 args["offer"] = offer
             if r.goal and not (r.goal == "promotion" and not r.discount_pct):
                 args["goal"] = r.goal
@@ -294,8 +290,9 @@ class OfflineChatModel(BaseChatModel):
             args["goal"] = "profit"
         elif re.search(r"revenue|收入|营收|销售额", low):
             args["goal"] = "revenue"
-        if r.discount_pct:
-            args["offers"] = [{"name": f"{r.discount_pct:g}% off", "discount_pct": r.discount_pct}]
+        offers = plan_offers(r)
+        if offers:
+            args["offers"] = offers
         return [("optimize_campaign", args)]
 
 

@@ -2,9 +2,10 @@
 
 ``read_request`` turns one request (English or Chinese) into a ``Reading``: the intents in
 order, the customers or the audience (segments, tastes, recency, spend, churn, consent,
-language, city, value tier), products and price limits, budget, channels, goal, discount,
-counts, and the conditions it could not map (``unsupported``). Every field it sets records
-the words it came from (``sources``). Tool arguments are built from the reading only, and
+language, city, value tier), products and price limits, budget, channels, goal, the offer
+(discount, free shipping, code: ``agent.offline.offers``), counts, and the conditions it
+could not map (``unsupported``). Every field it sets records the words it came from
+(``sources``). Tool arguments are built from the reading only, and
 the answer says it back first.
 
 The shop's words come from ``tools.shop.vocabulary`` (shop data plus
@@ -21,6 +22,7 @@ import re
 from agent.offline.amounts import read_quantities
 from agent.offline.intents import CONSENT_QUESTION, EXPLICIT_LOOKUP, EXPLICIT_SEARCH, intents
 from agent.offline.nouns import read_product_query, read_tastes, read_unsupported
+from agent.offline.offers import read_offers
 from agent.offline.reading_model import (
     AUDIENCE_FIELDS,
     Carried,
@@ -76,6 +78,7 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
         word = next(g for g in ordinal.groups() if g)
         reading.sources["ordinal"] = str(_ORDINALS.get(word, -1))
         id_spans.append(ordinal.span())
+    id_spans += read_offers(fixed, reading)  # "SAVE20" is no 20, "减10元" no budget
     quantities = [q for q in find_quantities(fixed) if not any(_inside(q, s) for s in id_spans)]
     read_quantities(low, quantities, reading)
     _read_channels(low, reading)
@@ -100,9 +103,6 @@ def read_request(text: str, vocab: ShopVocabulary) -> Reading:
             reading.sources.pop("product_query", None)
             if reading.intents == ["search"]:
                 reading.intents = []
-    code = re.search(r"\b(?:code|coupon|促销码|优惠码)\s*[:：]?\s*([A-Z0-9]{3,20})\b", fixed, re.I)
-    if code and any(ch.isdigit() for ch in code.group(1)) or code and code.group(1).isupper():
-        reading.set("offer_code", code.group(1).upper(), code.group(0))
     when = re.search(_WHEN, low)
     if when:
         reading.set("when", when.group(0), when.group(0))

@@ -83,6 +83,8 @@ class Reading(BaseModel):
     max_share: float | None = None
     frequency_cap_days: int | None = None
     offer_code: str | None = None
+    #: The request names free shipping ("free shipping", "包邮", "免运费").
+    free_shipping: bool = False
     top_n: int | None = None
     product_count: int | None = None
     when: str | None = None

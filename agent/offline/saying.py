@@ -108,6 +108,8 @@ def reading_line(reading: Reading, words: Words | None = None) -> str:
         add("discount_pct", "r_discount", value=f"{reading.discount_pct:g}")
     if reading.offer_code:
         add("offer_code", "r_code", value=reading.offer_code)
+    if reading.free_shipping:
+        add("free_shipping", "r_free_shipping")
     if reading.top_n is not None:
         add("top_n", "r_top_n", value=reading.top_n)
     if reading.product_count is not None:
@@ -144,6 +146,8 @@ def reading_notes(reading: Reading) -> str:
             lines.append(say(lang, "r_unsupported_orders", what=what))
         elif kind == "protected":
             lines.append(say(lang, "r_unsupported_protected", what=what))
+        elif kind == "amount_off":
+            lines.append(say(lang, "r_unsupported_amount_off", what=what))
         else:
             lines.append(say(lang, "r_unsupported", what=item))
     return "\n".join(lines)

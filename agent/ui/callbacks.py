@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.loop.editing import offers_for, redraft_with_offer
 from agent.ui import exports, history, readout, views
-from agent.ui.editor import meter_for
+from agent.ui.editor import meter_for, offer_picker, offer_review, with_offer
 from agent.ui.warmup import WARMUP_STAGES as WARMUP_STAGES
 from agent.ui.warmup import Lang, Warmup, language_of, with_note
 
@@ -80,13 +81,14 @@ class AppCallbacks:
 
     # -- status -------------------------------------------------------------------------------
 
-    def status_text(self) -> str:
-        """The status line: model, data set and any warm-up step that failed."""
+    def status_text(self, lang: Lang = "en") -> str:
+        """The status line in ``lang``: model, data set, what is warming and what failed."""
         shop = self.runner.deps.shop
         text = views.status_line(
-            self.provider, self.settings.shop_name, shop.counts(), shop.meta.get("as_of")
+            self.provider, self.settings.shop_name, shop.counts(), shop.meta.get("as_of"),
+            views.Words(lang),
         )
-        for note in (self.warmup.note("status"), self.warmup.failed_note()):
+        for note in (self.warmup.note("status", lang), self.warmup.failed_note(lang)):
             if note:
                 text += " · " + note
         return text
@@ -124,10 +126,14 @@ class AppCallbacks:
             logger.exception("request failed (session %s)", sess.session_id)
             history = [*history, {"role": "assistant", "content": views.friendly_error(exc)}]
             when = datetime.now(UTC).strftime("%H:%M:%S UTC")
-            yield {"chatbot": history, "state": sess, "run_md": f"Last run failed at {when}"}
+            failed = (view.words if view else views.Words()).say("status", "last_run_failed",
+                                                                  when=when)
+            yield {"chatbot": history, "state": sess, "run_md": failed}
             return
         if final is None:
             return
+        if view is not None:
+            sess.lang = view.lang
         seconds = time.perf_counter() - started
         history = with_note(history, self.warmup.note("answer", language_of(text)))
         out: UIValues = {
@@ -170,15 +176,21 @@ class AppCallbacks:
     # -- drafts -------------------------------------------------------------------------------
 
     def draft_view(self, sess: views.SessionView, key: str | None) -> UIValues:
-        """The drafts table, picker, detail and editor boxes with ``key`` selected."""
+        """The drafts table, picker, detail, editor boxes and offer picker with ``key`` selected.
+
+        In the session's language (``sess.lang``); names stand beside ids.
+        """
+        words = views.Words(sess.lang)
         item = views.find_draft(sess.drafts, key)
+        sess.editing = item.key if item else None  # set before the editor's text is sent
         out: UIValues = {
-            "drafts_df": views.drafts_table(sess.drafts),
+            "drafts_df": views.drafts_table(sess.drafts, words),
             "picker": update(
-                choices=views.draft_choices(sess.drafts), value=item.key if item else None
+                choices=views.draft_choices(sess.drafts, words), value=item.key if item else None
             ),
-            "detail_md": views.draft_detail(item),
+            "detail_md": views.draft_detail(item, words),
         }
+        out.update(offer_picker(item, lambda d: offers_for(self.runner.deps, d), words, update))
         have = views.editable_fields(item.draft) if item else []
         for name in EDITOR_FIELDS:
             value = views.field(item.draft, name, default="") if item else ""
@@ -188,11 +200,13 @@ class AppCallbacks:
         return out
 
     def sms_meter(self, body: str, key: str | None, sess: views.SessionView) -> str:
-        """The live SMS meter for the body being typed ("" unless the draft is an SMS)."""
+        """The live SMS meter for the body being typed ("" unless the draft is an SMS).
+
+        In the interface's language: the marketer reads it, whatever the customer's.
+        """
         item = views.find_draft(sess.drafts, key)
         channel = str(views.field(item.draft, "channel", default="")) if item else ""
-        zh = item is not None and views.field(item.draft, "language", default="") == "zh"
-        lang: Lang = "zh" if zh else "en"
+        lang: Lang = "zh" if sess.lang == "zh" else "en"
         return meter_for(self.runner.sms_size, body, channel, lang)
 
     def guarded(self, action: Callable[..., UIValues]) -> Callable[..., UIValues]:
@@ -245,6 +259,40 @@ class AppCallbacks:
             )
         return {**self.draft_view(sess, key), "state": sess}
 
+    def attach_offer(
+        self, key: str | None, offer_key: str | None, code: str, sess: views.SessionView
+    ) -> UIValues:
+        """Write the draft again with the offer picked in the editor (and the code typed).
+
+        The copy room renders the offer sentence and its guard then accepts exactly that
+        offer; the draft needs a fresh approval. Recorded in the run's trace (no text).
+        """
+        item = views.find_draft(sess.drafts, key)
+        if item is None:
+            return {"detail_md": SELECT_FIRST}
+        draft = redraft_with_offer(self.runner.deps, item.draft, offer_key or "none", code)
+        new = with_offer(item, draft, views.Words(sess.lang))
+        sess.drafts = views.replace_item(sess.drafts, new)
+        self.record(new.run_id, "offer", offer_review(new.key, offer_key or "none", draft))
+        return {**self.draft_view(sess, key), "state": sess}
+
+    def language(
+        self, lang: str, view: history.PanelView, key: str | None, sess: views.SessionView
+    ) -> UIValues:
+        """Switch the interface's language: fixed text, panels and the drafts panel.
+
+        ``key`` is the draft being reviewed; it stays selected.
+        """
+        out = self.history.language(lang, view)
+        sess.lang = view.lang
+        for name, value in self.draft_view(sess, key).items():  # keep the new labels too
+            old = out.get(name)
+            if isinstance(old, Update):
+                props = value.props if isinstance(value, Update) else {"value": value}
+                value = Update({**old.props, **props})
+            out[name] = value
+        return {**out, "state": sess}
+
     def approve(self, key: str | None, reason: str, sess: views.SessionView) -> UIValues:
         """Approve the draft (refused while it fails the guard or doubles one without a reason)."""
         new = exports.approve(sess.drafts, key, reason)
@@ -292,43 +340,50 @@ class AppCallbacks:
         note = exports.export_note(plan, len(plan.write) if paths else 0)
         if paths is None:
             return {"export_md": note, "csv_file": hidden, "jsonl_file": hidden,
-                    "drafts_df": views.drafts_table(sess.drafts), "state": sess}
+                    "drafts_df": views.drafts_table(sess.drafts, views.Words(sess.lang)),
+                    "state": sess}
         self._record_export(plan.write, [p.name for p in paths], by)
         return {
             "export_md": note,
             "csv_file": update(value=str(paths[0]), visible=True),
             "jsonl_file": update(value=str(paths[1]), visible=True),
-            "drafts_df": views.drafts_table(sess.drafts),
+            "drafts_df": views.drafts_table(sess.drafts, views.Words(sess.lang)),
             "state": sess,
         }
 
     # -- plan: assignment out, results in -----------------------------------------------------
 
-    def export_assignment(self, fmt: str, sess: views.SessionView) -> UIValues:
+    def export_assignment(
+        self, fmt: str, sess: views.SessionView, view: history.PanelView | None = None
+    ) -> UIValues:
         """Write the session's latest plan's assignment (CSV or Parquet) for download."""
         from tools.registry import call_tool
 
+        w = view.words if view is not None else views.Words()
         hidden = update(value=None, visible=False)
         if not sess.plan_id:
-            return {"assignment_md": readout.NO_PLAN, "assignment_file": hidden}
+            return {"assignment_md": f"_{w.ui('no_plan')}_", "assignment_file": hidden}
         try:
             export = call_tool(self.runner.deps, "export_assignment",
                                {"plan_id": sess.plan_id, "format": fmt})
         except Exception as exc:
             logger.exception("assignment export failed (plan %s)", sess.plan_id)
             return {"assignment_md": views.friendly_error(exc), "assignment_file": hidden}
-        return {"assignment_md": readout.export_note(export),
+        return {"assignment_md": readout.export_note(export, w),
                 "assignment_file": update(value=str(export.path), visible=True)}
 
-    def read_out(self, upload: Any, sess: views.SessionView) -> UIValues:
+    def read_out(
+        self, upload: Any, sess: views.SessionView, view: history.PanelView | None = None
+    ) -> UIValues:
         """Read an uploaded results file out against the session's latest plan."""
         from tools.registry import call_tool
 
+        w = view.words if view is not None else views.Words()
         if not sess.plan_id:
-            return {"readout_md": readout.NO_PLAN}
+            return {"readout_md": f"_{w.ui('no_plan')}_"}
         path = str(upload or "")
         if not path:
-            return {"readout_md": "_Choose a results file first._"}
+            return {"readout_md": f"_{w.say('readout', 'choose_file')}_"}
         # The upload lives in Gradio's cache; the tools read only inside the allowed folders.
         target = self.settings.state_dir / "uploads" / readout.upload_name(
             sess.plan_id, Path(path).name)
@@ -343,10 +398,12 @@ class AppCallbacks:
             else:
                 logger.exception("read-out failed (plan %s)", sess.plan_id)
             return {"readout_md": views.friendly_error(exc), "readout_df":
-                    readout.readout_table(None), "readout_plot": None}
-        chart = readout.readout_chart(result)
-        return {"readout_md": readout.readout_summary(result),
-                "readout_df": readout.readout_table(result),
+                    readout.readout_table(None, w), "readout_plot": None}
+        if view is not None:
+            view.readout = result  # redrawn with the plan panel (a language switch)
+        chart = readout.readout_chart(result, w)
+        return {"readout_md": readout.readout_summary(result, w),
+                "readout_df": readout.readout_table(result, w),
                 "readout_plot": update(value=chart, visible=chart is not None)}
 
     # -- helpers ------------------------------------------------------------------------------

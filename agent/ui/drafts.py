@@ -22,6 +22,14 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel
 
+from agent.offline.labels import Words
+from agent.ui.draft_text import (
+    channel_text,
+    customer_text,
+    offer_text,
+    products_text,
+    status_text,
+)
 from agent.ui.format import field
 from tools.files import atomic_write
 
@@ -36,7 +44,11 @@ STATUS_LABELS: dict[str, str] = {
     "approved": "👍 approved",
     "rejected": "🚫 rejected",
 }
-DRAFT_COLUMNS = ["#", "Customer", "Channel", "Headline", "Message", "Guard", "Status"]
+#: The drafts table's columns (keys of ``[LANG.ui]``; English names in ``DRAFT_COLUMNS``).
+_DRAFT_KEYS = ["col_draft_n", "col_draft_customer", "col_draft_channel", "col_draft_products",
+               "col_draft_headline", "col_draft_message", "col_draft_guard", "col_draft_status"]
+DRAFT_COLUMNS = ["#", "Customer", "Channel", "Products", "Headline", "Message", "Guard",
+                 "Status"]
 EXPORT_FIELDS = [
     "draft_id",
     "customer_id",
@@ -83,6 +95,8 @@ class SessionView:
     session_id: str
     drafts: list[DraftItem] = dc_field(default_factory=list)
     plan_id: str | None = None
+    lang: str = "en"  # the interface's language (the drafts panel follows the switch)
+    editing: str | None = None  # the draft whose text the editor shows (the SMS meter's)
 
 
 def guard_passed(draft: Any) -> bool:
@@ -107,12 +121,25 @@ def guard_problem_codes(draft: Any) -> list[str]:
     return list(dict.fromkeys(str(c) for c in codes if c))
 
 
-def guard_text(draft: Any) -> str:
-    """The verdict for a table cell: "✅ passed" or "❌ failed: problem; problem"."""
+def guard_text(draft: Any, words: Words | None = None) -> str:
+    """The verdict for a table cell: "✅ passed" or "❌ failed: problem; problem".
+
+    In English the guard's own sentences are shown; in another language each problem's
+    word from the mapping (the guard writes English).
+    """
+    w = words or Words()
     if guard_passed(draft):
-        return PASS_MARK
-    problems = guard_problems(draft)
-    return f"{FAIL_MARK}: {'; '.join(problems)}" if problems else FAIL_MARK
+        return w.ui("guard_ok")
+    if w.lang == "en":
+        problems = guard_problems(draft)
+    else:
+        problems = [w.label("problem", c) for c in guard_problem_codes(draft)]
+    failed = w.ui("guard_bad")
+    if not problems:
+        return failed
+    return f"{failed}{w.ui('guard_sep')}{w.ui('problem_sep').join(problems)}"
+
+
 
 
 def add_drafts(
@@ -145,37 +172,42 @@ def _shorten(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def drafts_table(items: Sequence[DraftItem]) -> pd.DataFrame:
-    """The review queue as a table: who, channel, headline, message, guard verdict, status."""
+def drafts_table(items: Sequence[DraftItem], words: Words | None = None) -> pd.DataFrame:
+    """The review queue as a table in the reader's words.
+
+    Who (first name beside the id), channel and language as words, products (title beside
+    the id), headline, message, guard verdict, status.
+    """
+    w = words or Words()
     rows = []
     for n, item in enumerate(items, start=1):
         d = item.draft
-        status = STATUS_LABELS[item.status] + (" · edited" if item.edited else "")
-        status += " · exported" if item.exported_at else ""
         rows.append(
             [
                 n,
-                field(d, "customer_id", default="-"),
-                f"{field(d, 'channel', default='-')} · {field(d, 'language', default='-')}",
+                customer_text(d),
+                channel_text(d, w),
+                _shorten(products_text(d), 80),
                 _shorten(_headline(d), 60),
                 _shorten(str(field(d, "body", default="")), 100),
-                guard_text(d),
-                status,
+                guard_text(d, w),
+                status_text(item, w),
             ]
         )
-    return pd.DataFrame(rows, columns=DRAFT_COLUMNS)
+    return pd.DataFrame(rows, columns=[w.ui(k) for k in _DRAFT_KEYS])
 
 
-def draft_choices(items: Sequence[DraftItem]) -> list[tuple[str, str]]:
-    """(label, key) pairs for the draft picker."""
+def draft_choices(
+    items: Sequence[DraftItem], words: Words | None = None
+) -> list[tuple[str, str]]:
+    """(label, key) pairs for the draft picker: number, customer, channel, verdict, status."""
+    w = words or Words()
     out = []
     for n, item in enumerate(items, start=1):
         d = item.draft
         mark = "✅" if guard_passed(d) else "❌"
-        label = (
-            f"{n} · {field(d, 'customer_id', default='-')} · "
-            f"{field(d, 'channel', default='-')} · {mark} · {item.status}"
-        )
+        label = (f"{n} · {customer_text(d)} · {w.channel(field(d, 'channel', default='-'))} · "
+                 f"{mark} · {status_text(item, w)}")
         out.append((label, item.key))
     return out
 
@@ -195,24 +227,22 @@ def editable_fields(draft: Any) -> list[str]:
     return ["body"]
 
 
-def draft_detail(item: DraftItem | None) -> str:
-    """The selected draft's verdict and products (Markdown above the editor)."""
+def draft_detail(item: DraftItem | None, words: Words | None = None) -> str:
+    """The selected draft's verdict, products and offer (Markdown above the editor)."""
+    w = words or Words()
     if item is None:
-        return "_Select a draft to review, edit and approve it._"
+        return f"_{w.ui('draft_select')}_"
     d = item.draft
     lines = [
-        f"**{field(d, 'customer_id', default='-')}** · {field(d, 'channel', default='-')} · "
-        f"{field(d, 'language', default='-')} · {STATUS_LABELS[item.status]}"
-        + (" · edited" if item.edited else ""),
-        f"**Guard:** {guard_text(d)}",
+        f"**{customer_text(d)}** · {channel_text(d, w)} · {status_text(item, w)}",
+        f"**{w.ui('col_draft_guard')}:** {guard_text(d, w)}",
     ]
-    products = field(d, "products", "product_ids", default=[]) or []
+    products = products_text(d)
     if products:
-        names = [
-            str(p) if isinstance(p, str) else str(field(p, "product_id", default=p))
-            for p in products
-        ]
-        lines.append(f"**Products:** {', '.join(names)}")
+        lines.append(f"**{w.ui('col_draft_products')}:** {products}")
+    offer = field(d, "offer")
+    if offer:
+        lines.append(f"**{w.ui('draft_offer')}:** {offer_text(offer, w)}")
     if item.reason:
         lines.append(f"**Approved as a second message because:** {item.reason}")
     if item.exported_at:

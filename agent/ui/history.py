@@ -56,6 +56,8 @@ class PanelView:
     shown: dict[str, int] = field(default_factory=dict)
     page: int = 0
     turn: int = 0
+    #: The latest read-out of a plan's results (shown while that plan is).
+    readout: Any = None
 
     @property
     def words(self) -> Words:
@@ -254,7 +256,22 @@ def _plan(view: PanelView, entry: Entry | None, update: Callable[..., Any]) -> d
         "holdout_md": readout.holdout_summary(data, w) if data is not None else "",
         "power_df": update(value=readout.power_table(data, w), visible=has_rows,
                            label=w.ui("holdout_table")),
+        **_readout(view, data, update),
     }  # fmt: skip
+
+
+def _readout(view: PanelView, data: Any, update: Callable[..., Any]) -> dict[str, Any]:
+    """The read-out of the plan shown, in the view's language (empty for another plan)."""
+    w = view.words
+    found = view.readout
+    if found is None or data is None or get(found, "plan_id") != get(data, "plan_id"):
+        found = None
+    chart = readout.readout_chart(found, w)
+    return {
+        "readout_md": readout.readout_summary(found, w),
+        "readout_df": readout.readout_table(found, w),
+        "readout_plot": update(value=chart, visible=chart is not None),
+    }
 
 
 # --------------------------------------------------------------------------- segment export

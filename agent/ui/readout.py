@@ -15,18 +15,30 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from agent.offline.labels import Words
-from agent.ui.format import field, humanize, money
+from agent.ui.format import field, money
 from agent.ui.panels import cap
+from agent.ui.plan import with_fonts
 
 _POWER_KEYS = ["col_segment", "col_plan_channel", "col_offer", "col_messaged", "col_held_out",
                "col_expected_lift", "col_detectable_lift", "col_learnable"]  # fmt: skip
 POWER_COLUMNS = [Words("en").ui(k) for k in _POWER_KEYS]
-READOUT_COLUMNS = ["Segment", "Channel", "Offer", "Messaged", "Held out", "Lift (pts)",
-                   "95% interval", "Predicted (pts)", "Real?", "Vs prediction",
-                   "Incremental revenue"]
-NO_PLAN = "_Make a campaign plan first: its holdout and read-out appear here._"
-NO_READOUT = "_Upload the campaign's results (CSV or Parquet: customer_id, converted, revenue, " \
-             "optional sent_at) to read them out against the plan._"
+#: The read-out table's columns: keys of ``[LANG.ui]`` (plan cells) and ``[LANG.readout]``.
+_READOUT_KEYS = [("ui", "col_segment"), ("ui", "col_plan_channel"), ("ui", "col_offer"),
+                 ("ui", "col_messaged"), ("ui", "col_held_out"), ("readout", "col_lift"),
+                 ("readout", "col_interval"), ("readout", "col_predicted"),
+                 ("readout", "col_real"), ("readout", "col_versus"),
+                 ("readout", "col_revenue")]  # fmt: skip
+
+
+def readout_columns(words: Words | None = None) -> list[str]:
+    """The read-out table's column names in the reader's language."""
+    w = words if words is not None else Words("en")
+    return [w.say(kind, key) for kind, key in _READOUT_KEYS]
+
+
+READOUT_COLUMNS = readout_columns()
+NO_PLAN = f"_{Words('en').ui('no_plan')}_"
+NO_READOUT = f"_{Words('en').say('readout', 'none')}_"
 
 
 def _pts(value: Any, signed: bool = True) -> str:
@@ -97,14 +109,15 @@ def power_table(plan: Any, words: Words | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[w.ui(k) for k in _POWER_KEYS])
 
 
-def export_note(export: Any) -> str:
+def export_note(export: Any, words: Words | None = None) -> str:
     """What an assignment export wrote (Markdown)."""
     if export is None:
         return ""
-    return (f"Exported the assignment of plan `{field(export, 'plan_id')}`: "
-            f"{int(field(export, 'treatment', default=0)):,} to message, "
-            f"{int(field(export, 'holdout', default=0)):,} held out (seed "
-            f"{field(export, 'seed', default=0)}). Message the *treatment* rows only.")
+    w = words if words is not None else Words("en")
+    return w.say("readout", "exported", plan=field(export, "plan_id"),
+                 treatment=f"{int(field(export, 'treatment', default=0)):,}",
+                 holdout=f"{int(field(export, 'holdout', default=0)):,}",
+                 seed=field(export, "seed", default=0))
 
 
 def upload_name(plan_id: str, filename: str) -> str:
@@ -113,62 +126,98 @@ def upload_name(plan_id: str, filename: str) -> str:
     return f"{re.sub(r'[^A-Za-z0-9]+', '', plan_id) or 'plan'}-{stem[:80]}"
 
 
-def readout_summary(readout: Any) -> str:
+def _total_verdict(w: Words, totals: Any) -> str:
+    """The campaign's verdict from its numbers (the tool's own sentence is English only)."""
+    lo, hi = field(totals, "incremental_revenue_ci", default=(0.0, 0.0))
+    p_lo, p_hi = field(totals, "predicted_incremental_revenue_ci", default=(0.0, 0.0))
+    measured = float(field(totals, "incremental_revenue", default=0.0) or 0.0)
+    head = "total_real" if float(lo) > 0 else "total_lost" if float(hi) < 0 else "total_unclear"
+    inside = float(p_lo) <= measured <= float(p_hi)
+    return w.say("readout", "verdict", head=w.say("readout", head),
+                 against=w.say("readout", "inside" if inside else "outside"))
+
+
+def readout_summary(readout: Any, words: Words | None = None) -> str:
     """The read-out's headline: measured against predicted, the verdict, what joined (Markdown)."""
+    w = words if words is not None else Words("en")
     if readout is None:
-        return NO_READOUT
+        return f"_{w.say('readout', 'none')}_"
     totals = field(readout, "totals", default={}) or {}
     currency = field(readout, "currency", default="")
     lo, hi = field(totals, "incremental_revenue_ci", default=(0.0, 0.0))
     p_lo, p_hi = field(totals, "predicted_incremental_revenue_ci", default=(0.0, 0.0))
+    interval = w.say("readout", "range", low=money(lo, decimals=0), high=money(hi, decimals=0))
+    predicted = w.say("readout", "range", low=money(p_lo, decimals=0),
+                      high=money(p_hi, decimals=0))
+    say = w.say
     text = (
-        f"#### 📊 Read-out of plan `{field(readout, 'plan_id')}`\n\n"
-        f"**Measured incremental revenue** "
-        f"{money(field(totals, 'incremental_revenue'), currency)} (95% interval "
-        f"{money(lo, decimals=0)} – {money(hi, decimals=0)}) · **Predicted** "
+        f"#### 📊 {say('readout', 'head')} `{field(readout, 'plan_id')}`\n\n"
+        f"**{say('readout', 'measured')}** "
+        f"{money(field(totals, 'incremental_revenue'), currency)} ({say('readout', 'interval')} "
+        f"{interval}) · **{say('readout', 'predicted')}** "
         f"{money(field(totals, 'predicted_incremental_revenue'), currency)} "
-        f"({money(p_lo, decimals=0)} – {money(p_hi, decimals=0)}) · "
-        f"**{int(field(totals, 'treated', default=0)):,}** messaged, "
-        f"**{int(field(totals, 'holdout', default=0)):,}** held out"
+        f"({predicted}) · "
+        f"**{int(field(totals, 'treated', default=0)):,}** {say('readout', 'messaged')}, "
+        f"**{int(field(totals, 'holdout', default=0)):,}** {say('readout', 'held_out')}"
     )
-    verdict = field(totals, "verdict", default="")
-    if verdict:
-        text += f"\n\n_{str(verdict)[:1].upper() + str(verdict)[1:]}._"
+    if totals:
+        text += f"\n\n_{_total_verdict(w, totals)}_"
     ids = field(readout, "campaign_ids", default=[]) or []
     if field(readout, "joined", default=False) and ids:
-        text += (f"\n\nJoined the shop as {', '.join(map(str, ids))} "
-                 f"({int(field(readout, 'exposures_added', default=0)):,} exposures): the next "
-                 "plan's estimates include them.")
-    for note in field(readout, "notes", default=[]) or []:
-        text += f"\n\n_{html.escape(str(note))}._"
+        joined = say("readout", "joined", campaigns=w.join(map(str, ids)),
+                     exposures=f"{int(field(readout, 'exposures_added', default=0)):,}")
+        text += f"\n\n{joined}"
+    # The tool's notes are English sentences; they are said again from the numbers they state.
+    missing = int(field(readout, "missing_from_file", default=0) or 0)
+    if missing:
+        customers = int(field(readout, "customers_in_plan", default=0) or 0)
+        text += "\n\n_" + say("readout", "missing", missing=f"{missing:,}",
+                               customers=f"{customers:,}") + "_"
+    cells = list(field(readout, "cells", default=[]) or [])
+    small = [c for c in cells if not field(c, "lift_is_real", default=False)
+             and not field(c, "differs_from_prediction", default=False)]
+    if small:
+        text += "\n\n_" + say("readout", "small", cells=len(small)) + "_"
     return text
 
 
-def readout_table(readout: Any) -> pd.DataFrame:
+def _cell_label(w: Words, cell: Any, sep: str) -> str:
+    offer = field(cell, "offer", default="") or "no offer"
+    return sep.join([cap(w.segment(field(cell, "segment"))),
+                     w.channel(field(cell, "channel", default="-")), w.offer(offer)])
+
+
+def readout_table(readout: Any, words: Words | None = None) -> pd.DataFrame:
     """Per cell: lift against the holdout with its interval, the prediction, the verdicts."""
+    w = words if words is not None else Words("en")
     rows = []
     cells = list(field(readout, "cells", default=[]) or []) if readout is not None else []
     for cell in cells:
         lo, hi = field(cell, "lift_ci_pts", default=(0.0, 0.0))
+        offer = field(cell, "offer", default="") or "no offer"
         rows.append([
-            humanize(field(cell, "segment")), field(cell, "channel", default="-"),
-            field(cell, "offer", default="-"), f"{int(field(cell, 'treated', default=0)):,}",
+            cap(w.segment(field(cell, "segment"))), w.channel(field(cell, "channel", default="-")),
+            w.offer(offer), f"{int(field(cell, 'treated', default=0)):,}",
             f"{int(field(cell, 'holdout', default=0)):,}", _pts(field(cell, "lift_pts")),
-            f"{float(lo):+.1f} to {float(hi):+.1f}", _pts(field(cell, "predicted_lift_pts")),
-            "yes" if field(cell, "lift_is_real", default=False) else "not yet",
-            "differs" if field(cell, "differs_from_prediction", default=False) else "consistent",
+            w.say("readout", "range", low=f"{float(lo):+.1f}", high=f"{float(hi):+.1f}"),
+            _pts(field(cell, "predicted_lift_pts")),
+            w.say("readout", "real" if field(cell, "lift_is_real", default=False)
+                  else "not_yet"),
+            w.say("readout", "differs" if field(cell, "differs_from_prediction", default=False)
+                  else "consistent"),
             money(field(cell, "incremental_revenue"), decimals=None),
         ])
-    return pd.DataFrame(rows, columns=READOUT_COLUMNS)
+    return pd.DataFrame(rows, columns=readout_columns(w))
 
 
-def readout_chart(readout: Any) -> Figure | None:
+@with_fonts
+def readout_chart(readout: Any, words: Words | None = None) -> Figure | None:
     """Measured lift per cell with its 95% interval, and the plan's prediction beside it."""
+    w = words if words is not None else Words("en")
     cells = list(field(readout, "cells", default=[]) or []) if readout is not None else []
     if not cells:
         return None
-    labels = [f"{humanize(field(c, 'segment'))} · {field(c, 'channel')} · {field(c, 'offer')}"
-              for c in cells]
+    labels = [_cell_label(w, c, " · ") for c in cells]
     fig = Figure(figsize=(7.5, max(2.4, 0.42 * len(cells) + 1.4)), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ys = list(range(len(cells)))
@@ -176,12 +225,13 @@ def readout_chart(readout: Any) -> Figure | None:
     ci = [field(c, "lift_ci_pts", default=(0.0, 0.0)) for c in cells]
     ax.errorbar(lifts, ys, xerr=[[m - float(lo) for m, (lo, _) in zip(lifts, ci, strict=True)],
                                  [float(hi) - m for m, (_, hi) in zip(lifts, ci, strict=True)]],
-                fmt="o", color="#0072B2", ecolor="#56B4E9", capsize=3, label="measured (95%)")
+                fmt="o", color="#0072B2", ecolor="#56B4E9", capsize=3,
+                label=w.say("readout", "chart_measured"))
     ax.scatter([float(field(c, "predicted_lift_pts", default=0.0)) for c in cells], ys,
-               marker="D", color="#E69F00", zorder=3, label="predicted")
+               marker="D", color="#E69F00", zorder=3, label=w.say("readout", "chart_predicted"))
     ax.axvline(0.0, color="#999999", linewidth=0.8)
     ax.set_yticks(ys, labels)
     ax.invert_yaxis()
-    ax.set_xlabel("Conversion lift against the holdout (points)")
+    ax.set_xlabel(w.say("readout", "chart_axis"))
     ax.legend(loc="lower right", fontsize="small")
     return fig

@@ -263,16 +263,21 @@ def friendly_error(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- status line
 
 
-def status_line(provider: str, shop_name: str, counts: Mapping[str, int], as_of: Any) -> str:
+def status_line(
+    provider: str, shop_name: str, counts: Mapping[str, int], as_of: Any,
+    words: Words | None = None,
+) -> str:
     """The status line: model provider and data set (shop, counts, as-of date)."""
-    model = {"offline": "offline model (embedded, no network)", "openai": "OpenAI-compatible"}
+    w = words if words is not None else Words("en")
+    model = w.label("status", f"model_{provider}", default=provider)
+    numbers = w.say("status", "counts", **{
+        k: f"{counts.get(k, 0):,}" for k in ("customers", "products", "purchases")})
     parts = [
-        f"🟢 **Model:** {model.get(provider, provider)}",
-        f"**Data:** {shop_name} — {counts.get('customers', 0):,} customers · "
-        f"{counts.get('products', 0):,} products · {counts.get('purchases', 0):,} purchases",
+        f"🟢 **{w.say('status', 'model')}** {model}",
+        f"**{w.say('status', 'data')}** {shop_name} — {numbers}",
     ]
     if as_of:
-        parts.append(f"as of {str(as_of)[:10]}")
+        parts.append(w.say("status", "as_of", day=str(as_of)[:10]))
     return " · ".join(parts)
 
 

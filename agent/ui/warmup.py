@@ -6,8 +6,8 @@ and the customer profiles first, then starts the index on a background thread an
 recommender and the uplift model meanwhile. Requests never wait for the warm-up as a whole:
 each store has its own lock (``tools.deps.ToolDeps``), so a profile or segment request answers
 as soon as the profiles exist, and only a search waits for the index. The status line and the
-answers name what is still being built (``notes``), in the request's language, with the
-words of ``prompts/ui_notes.toml``.
+answers name what is still being built (``note``), in the reader's language, with the
+words of ``prompts/labels.toml`` (``[LANG.status]`` and ``[LANG.store]``).
 """
 
 from __future__ import annotations
@@ -16,11 +16,9 @@ import logging
 import re
 import threading
 import time
-import tomllib
-from functools import cache
 from typing import Any, Literal
 
-from agent.settings import PROMPTS_DIR
+from agent.offline.labels import Words
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +36,6 @@ WARMUP_STAGES: list[tuple[str, str]] = [
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-@cache
-def ui_notes() -> dict[str, Any]:
-    """The app's notes in both languages (``prompts/ui_notes.toml``)."""
-    with (PROMPTS_DIR / "ui_notes.toml").open("rb") as fh:
-        return tomllib.load(fh)
-
-
 def language_of(text: str) -> Lang:
     """"zh" when the text holds Chinese characters, else "en"."""
     return "zh" if _CJK.search(text or "") else "en"
@@ -52,13 +43,13 @@ def language_of(text: str) -> Lang:
 
 def parts_text(states: list[Any], lang: Lang) -> str:
     """The stores still building as words ("the product index (42%), recommendations")."""
-    words = ui_notes()[lang]["parts"]
-    sep = "、" if lang == "zh" else ", "
+    words = Words(lang)
     out = []
     for s in states:
         pct = s.percent
-        out.append(f"{words[s.name]} ({pct}%)" if pct is not None else str(words[s.name]))
-    return sep.join(out)
+        name = words.label("store", s.name)
+        out.append(f"{name} ({pct}%)" if pct is not None else name)
+    return words.join(out)
 
 
 class Warmup:
@@ -114,18 +105,16 @@ class Warmup:
         states = self.warming()
         if not states:
             return ""
-        text: str = ui_notes()[lang]["warmup"][kind]
-        return text.format(parts=parts_text(states, lang))
+        key = {"status": "warming", "answer": "warming_answer", "pending": "warming_pending"}
+        return Words(lang).say("status", key[kind], parts=parts_text(states, lang))
 
     def failed_note(self, lang: Lang = "en") -> str:
         """What failed to build, or ""."""
         if not self.failed:
             return ""
-        words = ui_notes()[lang]["parts"]
-        sep = "、" if lang == "zh" else ", "
-        parts = sep.join(str(words.get(f, f)) for f in self.failed)
-        text: str = ui_notes()[lang]["warmup"]["failed"]
-        return text.format(parts=parts)
+        words = Words(lang)
+        parts = words.join(words.label("store", f) for f in self.failed)
+        return words.say("status", "failed", parts=parts)
 
 
 def with_note(history: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:

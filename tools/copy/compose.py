@@ -21,6 +21,7 @@ from tools.copy.guard_checks import catalog_rows, customer_rows
 from tools.copy.rules import (
     EMAIL_PREHEADER_MAX,
     EMAIL_SUBJECT_MAX,
+    FREE_SHIPPING_RE,
     PUSH_BODY_MAX,
     PUSH_TITLE_MAX,
     SMS_MAX_PARTS,
@@ -189,14 +190,45 @@ def _offer_section(offer: Offer | None) -> str | None:
         return None
     if offer.discount_pct > 0:
         return "offer_discount_code" if offer.code else "offer_discount"
+    if offer.free_shipping:
+        return "offer_free_shipping_code" if offer.code else "offer_free_shipping"
     return "offer_code" if offer.code else "offer_plain"
 
 
-def _restates_discount(offer: Offer) -> bool:
-    """Whether the offer's name only restates its discount (e.g. "15% off", "85折")."""
-    if offer.discount_pct <= 0:
-        return False
-    return bool(re.search(rf"(?<![\d.]){offer.discount_pct:g}\s*%|折", offer.name))
+def _offer_pieces(c: Composer, channel: str, offer: Offer | None, named: bool) -> list[str]:
+    """The offer's sentences: its section, and free shipping when it comes with a discount."""
+    section = _offer_section(offer)
+    if section is None or offer is None:
+        return []
+    if named and _restates(offer) and section != "offer_plain":
+        section += "_unnamed"  # "15% off: 15% off with code ..." reads badly
+    pieces = [c.piece(channel, section)]
+    if offer.discount_pct > 0 and offer.free_shipping:
+        pieces.append(c.piece(channel, "offer_also_free_shipping"))
+    return [p for p in pieces if p]
+
+
+#: Words an offer's name may hold and still only restate the offer ("code SPRING15").
+_RESTATING = re.compile(
+    r"(?i:\b(?:promo|discount|coupon|voucher|offer)?\s*codes?\b|\bcoupon\b|\bvoucher\b|"
+    r"\boff\b|\band\b|\bwith\b|\bplus\b)|优惠码|促销码|折扣码|券码|优惠|折扣|和|及|[+&,，、:：\s]"
+)
+
+
+def _restates(offer: Offer) -> bool:
+    """Whether the offer's name only restates the offer ("15% off", "code SPRING15").
+
+    Such a name is not shown: the copy says the offer in the draft's own language.
+    """
+    if offer.discount_pct > 0 and re.search(rf"(?<![\d.]){offer.discount_pct:g}\s*%|折",
+                                            offer.name):
+        return True
+    rest = FREE_SHIPPING_RE.sub(" ", offer.name)
+    if offer.code:
+        rest = re.sub(re.escape(offer.code), " ", rest, flags=re.I)
+    if offer.discount_pct > 0:
+        rest = re.sub(rf"(?<![\d.]){offer.discount_pct:g}\s*%", " ", rest)
+    return not _RESTATING.sub("", rest)
 
 
 @dataclass
@@ -259,12 +291,7 @@ def compose_email(
     else:
         product_block = c.piece("email", "shop_line", shop_link=base) or ""
         links.append(base)
-    offer_lines = []
-    section = _offer_section(offer)
-    if section and offer is not None and _restates_discount(offer) and section != "offer_plain":
-        section += "_unnamed"  # "15% off: 15% off with code ..." reads badly
-    if section:
-        offer_lines.append(c.piece("email", section))
+    offer_lines: list[str | None] = list(_offer_pieces(c, "email", offer, named=True))
     if has_discount and offer is not None and shown:
         first = shown[0]
         offer_lines.append(
@@ -316,7 +343,7 @@ def compose_sms(c: Composer, products: list[DraftProduct], offer: Offer | None) 
     """The richest SMS that fits two parts (with the opt-out wording)."""
     greeting = c.piece("sms", "greeting") or c.piece("sms", "greeting_no_name")
     lead = c.goal_piece("lead")
-    offer_piece = c.piece("sms", s) if (s := _offer_section(offer)) else None
+    offer_piece = c.join(_offer_pieces(c, "sms", offer, named=False)) or None
     opt_out = c.piece("sms", "opt_out")
     with_link = plain = None
     if products:
@@ -361,7 +388,7 @@ def compose_push(
         or c.context["shop_name"][:PUSH_TITLE_MAX]
     )
     lead = c.goal_piece("lead")
-    offer_piece = c.piece("push", s) if (s := _offer_section(offer)) else None
+    offer_piece = c.join(_offer_pieces(c, "push", offer, named=False)) or None
     product_piece = None
     if products:
         p = products[0]

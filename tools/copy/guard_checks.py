@@ -24,6 +24,7 @@ from tools.copy.rules import (
     ECHO_WORDS,
     EMAIL_PREHEADER_MAX,
     EMAIL_SUBJECT_MAX,
+    FREE_SHIPPING_RE,
     MAX_EXCLAMATIONS,
     OPT_OUT_PATTERNS,
     OPT_OUT_WORDING,
@@ -216,7 +217,11 @@ def check_money(
 
 
 def check_discount_and_code(bare: str, offer: Offer | None, problems: ProblemList) -> None:
-    """Percentages other than the offer's discount; codes other than its code."""
+    """Discounts, codes and free shipping that are not the offer's."""
+    shipping = FREE_SHIPPING_RE.search(bare)
+    if shipping and not (offer is not None and offer.free_shipping):
+        problems.add("wrong_offer",
+                     f"mentions {shipping.group(0)!r} but the offer is not free shipping")
     pct = offer.discount_pct if offer is not None else None
     for value, shown in find_discounts(bare):
         if pct is None or pct <= 0:

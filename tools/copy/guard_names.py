@@ -7,6 +7,13 @@ order, ending with the product type (the title's last word before the variant). 
 shortening names that product. A phrase of the same shape whose words no catalog product of
 that brand has ("Trailpeak Ski Goggles") names a product the catalog does not have.
 
+Chinese titles have no spaces between words, so the same rule runs on characters: the brand,
+then some of the title's characters in their order, ending with a product type (the last two
+characters of a catalog title, "雨衣" of "防水雨衣"). "Trailpeak 雨衣" names the rain jacket;
+"Trailpeak 睡袋", where 睡袋 is the type of another brand's product and of none of
+Trailpeak's, names a product the catalog does not have. Only a phrase right after the brand
+(a space or "的" between them) that ends with a known type is judged.
+
 Hand-written: no library matches a phrase against an ordered subset of a title's words, and
 the rule must stay exactly this narrow (a guard that guesses would let invented products in).
 """
@@ -18,7 +25,10 @@ from dataclasses import dataclass, field
 
 _WORD = re.compile(r"[\w'\-]+")
 _VARIANT = re.compile(r"\s*(?:,|\(|（).*$")
+_CJK = re.compile(r"[\u3400-\u9fff]+")
 MAX_WORDS = 6  # words after the brand that a product phrase may have
+MAX_ZH_CHARS = 10  # characters after the brand that a Chinese product phrase may have
+ZH_TYPE_CHARS = 2  # a Chinese product type: the title's last two characters
 
 
 def base_title(title: str) -> str:
@@ -42,6 +52,7 @@ class ShortNames:
     by_brand: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
     zh_by_brand: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     types: set[str] = field(default_factory=set)
+    zh_types: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, rows: dict[str, dict[str, object]]) -> ShortNames:
@@ -58,7 +69,11 @@ class ShortNames:
                 out.types.add(words[-1])
             zh = base_title(str(row.get("title_zh") or ""))
             if zh.startswith(brand) and len(zh) > len(brand) + 1:
-                out.zh_by_brand.setdefault(brand, []).append((pid, zh[len(brand):].strip()))
+                rest = zh[len(brand):].strip()
+                out.zh_by_brand.setdefault(brand, []).append((pid, rest))
+                kind = rest[-ZH_TYPE_CHARS:]
+                if len(kind) == ZH_TYPE_CHARS and _CJK.fullmatch(kind):
+                    out.zh_types.add(kind)
         return out
 
     def names(self, text: str, product_id: str, brand: str) -> list[str]:
@@ -102,4 +117,29 @@ class ShortNames:
                 # The longest phrase that names a product; else the shortest, named as unknown.
                 k, pids = fits[-1] if fits else (ends[0], set())
                 out.append((text[tokens[i][1]: after[k][2]], pids))
+        return out + self._zh_phrases(text)
+
+    def _zh_phrases(self, text: str) -> list[tuple[str, set[str]]]:
+        """The Chinese "Brand 品类" phrases of ``text``, with the products of the brand they fit."""
+        out: list[tuple[str, set[str]]] = []
+        for brand, titles in self.zh_by_brand.items():
+            for m in re.finditer(re.escape(brand) + r"\s*(?:的\s*)?", text, re.IGNORECASE):
+                run = _CJK.match(text, m.end())
+                if run is None:
+                    continue
+                chars = run.group(0)[:MAX_ZH_CHARS]
+                ends = [n for n in range(ZH_TYPE_CHARS, len(chars) + 1)
+                        if chars[n - ZH_TYPE_CHARS: n] in self.zh_types]
+                if not ends:
+                    continue
+                fits: list[tuple[int, set[str]]] = []
+                for n in ends:
+                    piece = chars[:n]
+                    pids = {pid for pid, rest in titles
+                            if piece.endswith(rest[-ZH_TYPE_CHARS:])
+                            and _is_subsequence(list(piece), list(rest))}
+                    if pids:
+                        fits.append((n, pids))
+                n, pids = fits[-1] if fits else (ends[0], set())
+                out.append((text[m.start(): m.end() + n], pids))
         return out

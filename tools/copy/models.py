@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tools.copy.rules import FREE_SHIPPING_RE
 from tools.shop.schemas import Channel, Language, ToolResult
 
 ProblemCode = Literal[
@@ -23,6 +24,7 @@ ProblemCode = Literal[
     "uncited_product",
     "wrong_discount",
     "wrong_code",
+    "wrong_offer",
     "placeholder",
     "personal_data",
     "foreign_link",
@@ -97,6 +99,11 @@ class Offer(BaseModel):
         if not re.fullmatch(r"[A-Z0-9]{3,20}", code):
             raise ValueError("an offer code is 3-20 letters and digits, e.g. SAVE15")
         return code
+
+    @property
+    def free_shipping(self) -> bool:
+        """Whether the offer is (or includes) free shipping, by its name."""
+        return bool(FREE_SHIPPING_RE.search(self.name))
 
 
 class DraftProduct(BaseModel):

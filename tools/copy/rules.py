@@ -220,6 +220,12 @@ CODE_AFTER_WORD_RE = re.compile(
     r"(?i:\bcode|\bcoupon|\bvoucher|券码|优惠码|折扣码|兑换码|代码)\s*[:：]?\s*"
     r"(?P<code>[A-Z0-9]{3,20})(?![A-Za-z0-9])"
 )
+#: Free shipping, as an offer's name or a draft's text says it (English and Chinese).
+FREE_SHIPPING_RE = re.compile(
+    r"(?i:\bfree\s+(?:shipping|delivery|postage)\b|\bships?\s+(?:for\s+)?free\b|"
+    r"\b(?:shipping|delivery|postage)(?:'s|’s|\s+is|\s+will\s+be)?\s+(?:free|on\s+us)\b)|"
+    r"包邮|免运费|免邮|运费全免"
+)
 PLACEHOLDERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\{\{.*?\}\}"), "a {{...}} placeholder"),
     (re.compile(r"\$\{[^}]*\}"), "an unfilled ${...} template variable"),

@@ -18,6 +18,7 @@ import pytest
 
 from agent.loop.runner import AgentResult, AgentRunner
 from agent.offline.labels import Words, label_tables
+from agent.settings import PROMPTS_DIR
 
 ID = re.compile(r"\b[CPK][0-9a-f]{3,}\b|\bP[0-9a-f]{10}\b")
 WORD = re.compile(r"[A-Za-z][A-Za-z_'-]*[A-Za-z]")
@@ -136,13 +137,25 @@ def test_an_english_answer_shows_words_not_codes(
     assert "(s)" not in answer
 
 
+def _placeholders(text: Any) -> set[str]:
+    return set(re.findall(r"\$\{(\w+)\}", str(text)))
+
+
 def test_words_come_from_one_mapping_with_the_same_keys_in_both_languages() -> None:
     en, zh = label_tables()["en"], label_tables()["zh"]
     assert set(en) == set(zh)
     for kind, table in en.items():
         if isinstance(table, dict):
             assert set(table) == set(zh[kind]), kind
+            for key, text in table.items():
+                assert _placeholders(text) == _placeholders(zh[kind][key]), f"{kind}.{key}"
     assert len(en["patterns"]) == len(zh["patterns"])
+    for e, z in zip(en["patterns"], zh["patterns"], strict=True):
+        assert _placeholders(e["say"]) <= set(re.compile(e["match"]).groupindex), e["say"]
+        assert _placeholders(z["say"]) <= set(re.compile(z["match"]).groupindex), z["say"]
+    # The app's notes (status line, warm-up) are in this one file, not a second one.
+    assert not list(PROMPTS_DIR.glob("ui_notes*"))
+    assert {"status", "store", "readout"} <= set(en)
 
 
 def test_prose_from_tools_is_said_in_the_readers_language() -> None:

@@ -216,7 +216,7 @@ def test_marketer_flow_in_the_browser_with_isolated_sessions(browser: Any, app: 
     for tool in ("find_customers", "recommend_products", "draft_message"):
         assert any(_step(tool) in t for t in titles), titles
     assert page.locator("#chat", has_text=EN_REQUEST).count() == 1
-    email_rows = [r for r in _drafts_rows(page) if "email" in r]
+    email_rows = [r for r in _drafts_rows(page) if "e-mail" in r]  # the channel as a word
     assert email_rows, _drafts_rows(page)
 
     # Open one step (its arguments and result) and keep a screenshot of the chat with steps.
@@ -233,13 +233,13 @@ def test_marketer_flow_in_the_browser_with_isolated_sessions(browser: Any, app: 
     drafted_before = sum(_step("draft_message") in t for t in titles)
     _ask(page, ZH_REQUEST)
     assert sum(_step("draft_message") in t for t in _step_titles(page)) > drafted_before
-    assert any("sms" in r for r in _drafts_rows(page)), _drafts_rows(page)
+    assert any("SMS" in r for r in _drafts_rows(page)), _drafts_rows(page)
     last_answer = page.locator("#chat .bot-row").last.inner_text()
     assert any("\u4e00" <= ch <= "\u9fff" for ch in last_answer), last_answer
 
     # Drafts: an edit is re-checked by the guard; only a passing draft can be approved.
     page.get_by_role("tab", name="Drafts").click()
-    _pick_draft(page, "email")
+    _pick_draft(page, "e-mail")
     page.wait_for_selector("#edit-subject textarea, #edit-subject input")
     subject = page.locator("#edit-subject textarea, #edit-subject input").first
     subject.fill("Hi {first_name}, a gift for you")

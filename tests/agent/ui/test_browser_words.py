@@ -34,6 +34,7 @@ WORDS = {
     "en-US": {
         "title": "Marketing assistant", "tab_plan": "Campaign plan", "segment": "At risk",
         "page2": "Page 2 of", "plan_of": "of 5,000.00 USD", "unspent": "is not spent",
+        "status": "Model:", "readout": "Upload the campaign's results",
         "requests": [
             "Tell me about C00042",
             "How many at-risk customers like outdoor gear?",
@@ -46,6 +47,7 @@ WORDS = {
     "zh-CN": {
         "title": "营销助手", "tab_plan": "营销计划", "segment": "流失风险",
         "page2": "第 2 /", "plan_of": "/ 预算 5,000.00 USD", "unspent": "未花完",
+        "status": "模型：", "readout": "上传活动结果",
         "requests": [
             "介绍一下客户 C00042",
             "有多少喜欢户外用品的流失风险客户？",
@@ -113,7 +115,9 @@ def test_a_marketers_walk_in_their_language(
     try:
         page.goto(app.url, wait_until="load")
         page.wait_for_selector("#request textarea")
-        page.wait_for_selector("#status-line:has-text('Model:')", timeout=STARTUP_S * 1000)
+        # The status line speaks the interface's language too.
+        page.wait_for_selector(f"#status-line:has-text('{words['status']}')",
+                               timeout=STARTUP_S * 1000)
         # The browser's language is the interface's, from the first paint of the panels.
         page.wait_for_selector(f"#app-header:has-text('{words['title']}')")
         lang = "zh" if locale.startswith("zh") else "en"
@@ -121,6 +125,7 @@ def test_a_marketers_walk_in_their_language(
         # Empty states are sentences, not empty chart frames.
         page.locator("button[role='tab']", has_text=str(words["tab_plan"])).click()
         assert page.locator("#plan-summary").inner_text().strip()
+        assert str(words["readout"]) in page.locator("#readout-summary").inner_text()
         assert not page.locator("#plan-chart").is_visible()
         _axe(page, "the empty plan tab")
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
+
 from agent.offline.labels import Words
-from agent.ui import readout
+from agent.ui import readout, views
+from agent.ui.warmup import Warmup
+from tests.agent.offline.test_answer_words import latin_words
+
+#: What a Chinese screen may show in Latin letters: the results file's column names and
+#: values (the marketer types them), ids, units and currency codes.
+FILE_WORDS = "customer_id\nconverted\nrevenue\nsent_at\nCSV\nParquet\ngroup\ntreatment\nRFM"
 
 PLAN: dict[str, Any] = {
     "plan_id": "P0123456789", "currency": "USD", "seed": 4, "holdout_share": 0.1,
@@ -26,6 +35,7 @@ PLAN: dict[str, Any] = {
 READOUT: dict[str, Any] = {
     "plan_id": "P0123456789", "currency": "USD", "joined": True, "campaign_ids": ["K021"],
     "exposures_added": 276, "notes": ["3 of the plan's 276 customers are not in the file"],
+    "missing_from_file": 3, "customers_in_plan": 276,
     "totals": {"treated": 247, "holdout": 29, "incremental_revenue": 2411.5,
                "incremental_revenue_ci": (-120.0, 4943.0), "predicted_incremental_revenue":
                2062.9, "predicted_incremental_revenue_ci": (900.0, 3200.0),
@@ -80,7 +90,7 @@ def test_readout_views_show_lift_interval_prediction_and_the_join() -> None:
     assert fig is not None
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "At risk · email · 20% off", "New · sms · no offer"]
+        "At risk · e-mail · 20% off", "New · SMS · no offer"]
     assert readout.readout_chart(None) is None
     assert readout.readout_table(None).empty
     assert readout.readout_summary(None) == readout.NO_READOUT
@@ -92,3 +102,66 @@ def test_export_note_and_safe_upload_names() -> None:
     assert readout.upload_name("P0123456789", "../../etc/results (1).csv") == (
         "P0123456789-results_1_.csv")
     assert readout.upload_name("P1", "...") == "P1-results"
+
+
+def _chart_text(fig: Any) -> str:
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.get_yticklabels()] + [ax.get_xlabel()]
+    texts += [t.get_text() for t in ax.get_legend().get_texts()]
+    return "\n".join(texts)
+
+
+def test_the_readout_reads_all_in_chinese() -> None:
+    zh = Words("zh")
+    table = readout.readout_table(READOUT, zh)
+    screens = [
+        readout.readout_summary(READOUT, zh), readout.readout_summary(None, zh),
+        table.to_csv(index=False), _chart_text(readout.readout_chart(READOUT, zh)),
+        readout.holdout_summary(PLAN, zh), readout.power_table(PLAN, zh).to_csv(index=False),
+        readout.export_note({"plan_id": "P1", "treatment": 4100, "holdout": 460, "seed": 0}, zh),
+    ]
+    for text in screens:  # as rendered: HTML tags are not words on the screen
+        assert not latin_words(re.sub(r"<[^>]+>", " ", text), FILE_WORDS), text
+    summary = screens[0]
+    assert "本次活动的增量收入与零无法区分" in summary and "K021" in summary
+    assert "有 1 个单元单独看无法与零提升区分" in summary and "有 3 位不在文件中" in summary
+    assert table["是否真实？"].tolist() == ["是", "尚不能确定"]
+    assert table.loc[0, "95% 区间"] == "+1.2 至 +15.1"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_verdict_follows_the_numbers(lang: str) -> None:
+    w = Words(lang)
+    real = {**READOUT, "totals": {**READOUT["totals"], "incremental_revenue_ci": (10.0, 90.0),
+                                  "incremental_revenue": 4000.0}}
+    text = readout.readout_summary(real, w)
+    assert w.say("readout", "total_real") in text and w.say("readout", "outside") in text
+
+
+class _Store:
+    def __init__(self, name: str, percent: int | None) -> None:
+        self.name, self.percent, self.state = name, percent, "building"
+
+
+class _Deps:
+    def readiness(self) -> list[_Store]:
+        return [_Store("products", 42), _Store("recommender", None)]
+
+
+def test_the_status_line_and_warmup_notes_read_all_in_chinese() -> None:
+    line = views.status_line("offline", "Northwind Goods",
+                             {"customers": 5000, "products": 1500, "purchases": 21000},
+                             "2026-10-31T23:59:59Z", Words("zh"))
+    assert "5,000 位客户" in line and "截至 2026-10-31" in line
+    assert not latin_words(line, "Northwind Goods"), line
+    warmup = Warmup(_Deps())
+    warmup.failed = ["uplift"]
+    notes = [warmup.note(kind, "zh") for kind in ("status", "answer", "pending")]
+    notes.append(warmup.failed_note("zh"))
+    assert notes[0] == "⏳ 仍在准备：商品索引 (42%)、推荐模型。其余请求可立即回答。"
+    assert notes[3] == "⚠️ 尚未就绪：活动增益模型（见服务器日志）"
+    for note in notes:
+        assert not latin_words(note, ""), note
+    english = warmup.note("status", "en")
+    assert english == ("⏳ Still preparing: the product index (42%), recommendations. "
+                       "Everything else answers now.")

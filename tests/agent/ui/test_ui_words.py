@@ -112,6 +112,16 @@ def test_the_language_switch_relabels_the_interface_and_redraws_the_panels() -> 
     assert out["header"] == "# 🛍️ 营销助手 · Northwind"
     assert out["examples"].props["samples"][0] == ["介绍一下客户 C00042"]
     assert "营销计划" in out["plan_md"] and "Campaign plan" not in out["plan_md"]
+    assert out["readout_md"].startswith("_上传活动结果")  # the read-out's empty state too
+    plan_id = _plan().plan_id
+    view.readout = {"plan_id": plan_id, "currency": "USD", "cells": [], "totals": {
+        "treated": 10, "holdout": 2, "incremental_revenue": 5.0,
+        "incremental_revenue_ci": (-1.0, 9.0), "predicted_incremental_revenue_ci": (0.0, 9.0)}}
+    out = calls.language("en", view)
+    assert "Read-out of plan" in out["readout_md"] and "cannot be told from zero" in out[
+        "readout_md"]
+    out = calls.language("zh", view)
+    assert "计划复盘" in out["readout_md"] and "与零无法区分" in out["readout_md"]
     en = language.relabel(Words("en"), update)
     assert set(en) >= set(language.STATIC_TEXT) - {"status"}
     assert en["send"].props["value"] == "Send"
