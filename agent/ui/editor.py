@@ -15,11 +15,10 @@ writes the draft again through the copy room, whose guard then accepts exactly t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from agent.offline.labels import Words
-from agent.ui.draft_text import offer_text
+from agent.ui.draft_text import note_part, offer_text, with_note
 from agent.ui.drafts import DraftItem, guard_passed, guard_problem_codes
 from agent.ui.format import field
 from agent.ui.warmup import Lang
@@ -72,12 +71,10 @@ def with_offer(item: DraftItem, draft: Any, words: Words | None = None) -> Draft
     It needs a fresh approval; the note says which offer it now carries and whether the
     reviewer's earlier edits to the text were replaced.
     """
-    w = words or Words()
-    offer = field(draft, "offer")
-    note = w.ui("offer_attached", offer=offer_text(offer, w)) if offer else w.ui("offer_removed")
+    parts = [note_part("offer_attached" if field(draft, "offer") else "offer_removed", "ui")]
     if item.edited:
-        note += " " + w.ui("offer_edits_replaced")
-    return replace(item, draft=draft, status="pending", edited=True, note=note)
+        parts.append(note_part("offer_edits_replaced", "ui"))
+    return with_note(item, words, *parts, draft=draft, status="pending", edited=True)
 
 
 def offer_picker(
