@@ -79,7 +79,7 @@ def campaign_text(draft: Any, words: Words | None = None) -> str:
     if name:
         return w.offer(name)
     goal = str(field(draft, "goal", default="") or "")
-    return w.label("goal", goal) if goal else "-"
+    return w.label("draft_goal", goal) if goal else "-"
 
 
 @dataclass(frozen=True)
