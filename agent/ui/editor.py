@@ -28,15 +28,12 @@ LIMITS = {"GSM-7": (160, 153), "UCS-2": (70, 67)}
 
 
 def sms_meter(size: Any, lang: Lang = "en") -> str:
-    """One Markdown line for an ``SmsSize`` (encoding, units, parts)."""
+    """One Markdown line for an ``SmsSize`` (encoding, units, parts), in the reader's language."""
     single, part = LIMITS[size.encoding]
     room = (single if size.parts <= 1 else part * size.parts) - size.units
-    if lang == "zh":
-        return (f"📏 **短信：** {size.units} 个字符 · {size.parts} 条 · {size.encoding} "
-                f"（单条 {single} 字，拆分后每条 {part} 字；本条还剩 {room} 字）")
-    parts = "part" if size.parts == 1 else "parts"
-    return (f"📏 **SMS:** {size.units} characters · {size.parts} {parts} · {size.encoding} "
-            f"({single} fit in one part, {part} per part once split; {room} left in this part)")
+    key = "sms_meter_one" if size.parts == 1 else "sms_meter_other"
+    return Words(lang).say("review", key, units=size.units, parts=size.parts,
+                           encoding=size.encoding, single=single, part=part, room=room)
 
 
 def meter_for(measure: Any, body: str, channel: str, lang: Lang = "en") -> str:

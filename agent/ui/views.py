@@ -232,7 +232,8 @@ def apply_update(
         text = str(field(update, "text", default="")).strip()
         result = field(update, "result")
         answer = text or str(field(result, "answer", default="")).strip()
-        out.append({"role": "assistant", "content": answer or "_(no answer)_"})
+        empty = f"_{(words or Words()).say('review', 'no_answer')}_"
+        out.append({"role": "assistant", "content": answer or empty})
     return out
 
 
