@@ -3,7 +3,8 @@
 One mapping serves the offline model's answers (``agent.offline.answers``) and the chat app's
 views (``agent.ui``): segments, channels, consent, languages, price bands, goals, reasons,
 plan limits, guard problems, filter names, RFM scores, counted nouns, and the interface's own
-text (its fixed labels, the status line and warm-up notes, the campaign read-out). Category
+text (its fixed labels, the status line and warm-up notes, the campaign read-out, the
+drafts panel's notes and export note, errors framed for the chat). Category
 names are the shop's own display names (``shop.json`` ``categories``, as
 ``tools.shop.vocabulary`` reads them), passed in as ``categories``; a shop without them shows
 its ids with spaces.

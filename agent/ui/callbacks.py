@@ -7,9 +7,8 @@ chat message lists) or an :class:`Update` when a component also changes its visi
 choices or selected tab (the app turns it into ``gr.update``). The mapping from agent
 results to these values lives in ``agent.ui.views``; the work in ``AgentRunner``.
 
-Reviewer actions (an edit with its guard re-check, approve, reject, export) are appended
-to the trace of the run that wrote the draft (``AgentRunner.record_review``): ids, verdicts
-and file names only, never the draft text.
+The drafts panel's callbacks (select, edit, offer, approve, reject, export, the SMS meter)
+are in ``agent.ui.draft_callbacks``; :class:`AppCallbacks` inherits them.
 """
 
 from __future__ import annotations
@@ -18,15 +17,15 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.loop.editing import offers_for, redraft_with_offer
-from agent.ui import exports, history, readout, views
-from agent.ui.editor import meter_for, offer_picker, offer_review, with_offer
+from agent.ui import history, readout, views
+from agent.ui.draft_callbacks import EDITOR_FIELDS as EDITOR_FIELDS
+from agent.ui.draft_callbacks import DraftCallbacks, UIValues, update
+from agent.ui.draft_callbacks import Update as Update
 from agent.ui.warmup import WARMUP_STAGES as WARMUP_STAGES
 from agent.ui.warmup import Lang, Warmup, language_of, with_note
 
@@ -36,39 +35,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: What a callback hands back: component name -> value or :class:`Update`.
-UIValues = dict[str, Any]
-
-EDITOR_FIELDS = ("subject", "preheader", "title", "body")
-SELECT_FIRST = "_Select a draft first._"
-
-
-@dataclass(frozen=True)
-class Update:
-    """A component change beyond its value; the app passes ``props`` to ``gr.update``."""
-
-    props: dict[str, Any]
-
-
-def update(**props: Any) -> Update:
-    """An :class:`Update` with these properties (value, visible, choices, selected...)."""
-    return Update(props)
-
-
 def new_session() -> views.SessionView:
     """A fresh browser session: its own agent session id and an empty draft queue."""
     return views.SessionView(session_id=uuid.uuid4().hex[:12])
 
 
-class AppCallbacks:
+class AppCallbacks(DraftCallbacks):
     """The app's callbacks around one ``AgentRunner`` (shared by all browser sessions)."""
 
     def __init__(self, settings: Settings, runner: AgentRunner, warmup: Warmup) -> None:
-        self.settings = settings
-        self.runner = runner
+        super().__init__(settings, runner)
         self.warmup = warmup
-        self.exports_dir = settings.state_dir / "exports"
-        self.ledger = exports.ExportLedger(self.exports_dir / exports.LEDGER_NAME)
         self.history = history.HistoryCallbacks(
             self.lookup, self.exports_dir, update, settings.shop_name,
             lambda: runner.deps.shop.meta.get("categories") or {},
@@ -124,10 +101,11 @@ class AppCallbacks:
                 yield {"chatbot": history}
         except Exception as exc:  # a program fault: log it, tell the user plainly
             logger.exception("request failed (session %s)", sess.session_id)
-            history = [*history, {"role": "assistant", "content": views.friendly_error(exc)}]
+            words = view.words if view else views.Words(sess.lang)
+            history = [*history, {"role": "assistant",
+                                  "content": views.friendly_error(exc, words)}]
             when = datetime.now(UTC).strftime("%H:%M:%S UTC")
-            failed = (view.words if view else views.Words()).say("status", "last_run_failed",
-                                                                  when=when)
+            failed = words.say("status", "last_run_failed", when=when)
             yield {"chatbot": history, "state": sess, "run_md": failed}
             return
         if final is None:
@@ -173,109 +151,6 @@ class AppCallbacks:
         out: UIValues = {"chatbot": [], "msg": "", "run_md": "", "state": sess}
         return {**out, **self.history.reset(view if view is not None else history.PanelView())}
 
-    # -- drafts -------------------------------------------------------------------------------
-
-    def draft_view(self, sess: views.SessionView, key: str | None) -> UIValues:
-        """The drafts table, picker, detail, editor boxes and offer picker with ``key`` selected.
-
-        In the session's language (``sess.lang``); names stand beside ids.
-        """
-        words = views.Words(sess.lang)
-        item = views.find_draft(sess.drafts, key)
-        sess.editing = item.key if item else None  # set before the editor's text is sent
-        out: UIValues = {
-            "drafts_df": views.drafts_table(sess.drafts, words),
-            "picker": update(
-                choices=views.draft_choices(sess.drafts, words), value=item.key if item else None
-            ),
-            "detail_md": views.draft_detail(item, words),
-        }
-        out.update(offer_picker(item, lambda d: offers_for(self.runner.deps, d), words, update))
-        have = views.editable_fields(item.draft) if item else []
-        for name in EDITOR_FIELDS:
-            value = views.field(item.draft, name, default="") if item else ""
-            out[f"{name}_tb"] = update(value=value, visible=name in have)
-        out["sms_md"] = self.sms_meter(
-            str(views.field(item.draft, "body", default="")) if item else "", key, sess)
-        return out
-
-    def sms_meter(self, body: str, key: str | None, sess: views.SessionView) -> str:
-        """The live SMS meter for the body being typed ("" unless the draft is an SMS).
-
-        In the interface's language: the marketer reads it, whatever the customer's.
-        """
-        item = views.find_draft(sess.drafts, key)
-        channel = str(views.field(item.draft, "channel", default="")) if item else ""
-        lang: Lang = "zh" if sess.lang == "zh" else "en"
-        return meter_for(self.runner.sms_size, body, channel, lang)
-
-    def guarded(self, action: Callable[..., UIValues]) -> Callable[..., UIValues]:
-        """``action`` (draft key first, session last) with faults shown as a friendly line."""
-
-        def run(*args: Any) -> UIValues:
-            sess: views.SessionView = args[-1]
-            key: str | None = args[0]
-            try:
-                return action(*args)
-            except Exception as exc:
-                logger.exception("draft action failed (session %s)", sess.session_id)
-                out = self.draft_view(sess, key)
-                out["detail_md"] = views.friendly_error(exc)
-                return out
-
-        return run
-
-    def select(self, key: str | None, sess: views.SessionView) -> UIValues:
-        """Show the picked draft (without re-triggering the picker's own change event)."""
-        out = self.draft_view(sess, key)
-        del out["picker"]
-        return out
-
-    def save(
-        self,
-        key: str | None,
-        subject: str,
-        preheader: str,
-        title: str,
-        body: str,
-        sess: views.SessionView,
-    ) -> UIValues:
-        """Apply the edited text, re-check it with the guard and record the edit."""
-        item = views.find_draft(sess.drafts, key)
-        if item is None:
-            return {"detail_md": SELECT_FIRST}
-        changes = {"subject": subject, "preheader": preheader, "title": title, "body": body}
-        edited = views.edit_draft(item, changes, self.recheck)
-        sess.drafts = views.replace_item(sess.drafts, edited)
-        if edited.edited and edited.draft is not item.draft:
-            self.record(
-                edited.run_id,
-                "edit",
-                {
-                    "draft_id": edited.key,
-                    "guard_passed": views.guard_passed(edited.draft),
-                    "problems": views.guard_problem_codes(edited.draft),
-                },
-            )
-        return {**self.draft_view(sess, key), "state": sess}
-
-    def attach_offer(
-        self, key: str | None, offer_key: str | None, code: str, sess: views.SessionView
-    ) -> UIValues:
-        """Write the draft again with the offer picked in the editor (and the code typed).
-
-        The copy room renders the offer sentence and its guard then accepts exactly that
-        offer; the draft needs a fresh approval. Recorded in the run's trace (no text).
-        """
-        item = views.find_draft(sess.drafts, key)
-        if item is None:
-            return {"detail_md": SELECT_FIRST}
-        draft = redraft_with_offer(self.runner.deps, item.draft, offer_key or "none", code)
-        new = with_offer(item, draft, views.Words(sess.lang))
-        sess.drafts = views.replace_item(sess.drafts, new)
-        self.record(new.run_id, "offer", offer_review(new.key, offer_key or "none", draft))
-        return {**self.draft_view(sess, key), "state": sess}
-
     def language(
         self, lang: str, view: history.PanelView, key: str | None, sess: views.SessionView
     ) -> UIValues:
@@ -292,64 +167,6 @@ class AppCallbacks:
                 value = Update({**old.props, **props})
             out[name] = value
         return {**out, "state": sess}
-
-    def approve(self, key: str | None, reason: str, sess: views.SessionView) -> UIValues:
-        """Approve the draft (refused while it fails the guard or doubles one without a reason)."""
-        new = exports.approve(sess.drafts, key, reason)
-        if new is None:
-            return {"detail_md": SELECT_FIRST}
-        sess.drafts = views.replace_item(sess.drafts, new)
-        if new.status == "approved":
-            data: dict[str, Any] = {"draft_id": new.key}
-            if new.reason:
-                data["override_reason"] = new.reason
-            self.record(new.run_id, "approve", data)
-        return {**self.draft_view(sess, key), "state": sess}
-
-    def reject(self, key: str | None, sess: views.SessionView) -> UIValues:
-        """Reject the draft."""
-        return self._set_status(key, sess, "rejected")
-
-    def _set_status(
-        self, key: str | None, sess: views.SessionView, status: views.DraftStatus
-    ) -> UIValues:
-        item = views.find_draft(sess.drafts, key)
-        if item is None:
-            return {"detail_md": SELECT_FIRST}
-        new = views.set_status(item, status)
-        sess.drafts = views.replace_item(sess.drafts, new)
-        if new.status == status:
-            action = "approve" if status == "approved" else "reject"
-            self.record(new.run_id, action, {"draft_id": new.key})
-        return {**self.draft_view(sess, key), "state": sess}
-
-    def export(self, sess: views.SessionView, user: str | None = None) -> UIValues:
-        """Export what is new and still allowed (``agent.ui.exports``); offer both files."""
-        hidden = update(value=None, visible=False)
-        by = user or "local user"
-        try:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            drafts, plan, paths = exports.run_export(
-                sess.drafts, self.ledger, self.exports_dir,
-                f"approved-drafts-{sess.session_id}-{stamp}", self.runner.check_contacts, by)
-        except Exception as exc:
-            logger.exception("export failed (session %s)", sess.session_id)
-            return {"export_md": views.friendly_error(exc), "csv_file": hidden,
-                    "jsonl_file": hidden}
-        sess.drafts = drafts
-        note = exports.export_note(plan, len(plan.write) if paths else 0)
-        if paths is None:
-            return {"export_md": note, "csv_file": hidden, "jsonl_file": hidden,
-                    "drafts_df": views.drafts_table(sess.drafts, views.Words(sess.lang)),
-                    "state": sess}
-        self._record_export(plan.write, [p.name for p in paths], by)
-        return {
-            "export_md": note,
-            "csv_file": update(value=str(paths[0]), visible=True),
-            "jsonl_file": update(value=str(paths[1]), visible=True),
-            "drafts_df": views.drafts_table(sess.drafts, views.Words(sess.lang)),
-            "state": sess,
-        }
 
     # -- plan: assignment out, results in -----------------------------------------------------
 
@@ -368,7 +185,7 @@ class AppCallbacks:
                                {"plan_id": sess.plan_id, "format": fmt})
         except Exception as exc:
             logger.exception("assignment export failed (plan %s)", sess.plan_id)
-            return {"assignment_md": views.friendly_error(exc), "assignment_file": hidden}
+            return {"assignment_md": views.friendly_error(exc, w), "assignment_file": hidden}
         return {"assignment_md": readout.export_note(export, w),
                 "assignment_file": update(value=str(export.path), visible=True)}
 
@@ -397,7 +214,7 @@ class AppCallbacks:
                 logger.info("read-out refused (plan %s): %s", sess.plan_id, exc)
             else:
                 logger.exception("read-out failed (plan %s)", sess.plan_id)
-            return {"readout_md": views.friendly_error(exc), "readout_df":
+            return {"readout_md": views.friendly_error(exc, w), "readout_df":
                     readout.readout_table(None, w), "readout_plot": None}
         if view is not None:
             view.readout = result  # redrawn with the plan panel (a language switch)
@@ -405,27 +222,3 @@ class AppCallbacks:
         return {"readout_md": readout.readout_summary(result, w),
                 "readout_df": readout.readout_table(result, w),
                 "readout_plot": update(value=chart, visible=chart is not None)}
-
-    # -- helpers ------------------------------------------------------------------------------
-
-    def recheck(self, draft: Any) -> Any:
-        """The copy guard's verdict on an edited draft."""
-        return self.runner.check_draft(draft)
-
-    def record(self, run_id: str, action: str, data: dict[str, Any]) -> None:
-        """Append a review event to the run's trace; a failure is logged, never shown."""
-        if not run_id:
-            return
-        try:
-            self.runner.record_review(run_id, action, data)
-        except Exception:  # the review itself succeeded; only its trace line is missing
-            logger.exception("could not record %s in the trace of run %s", action, run_id)
-
-    def _record_export(
-        self, items: Sequence[views.DraftItem], files: list[str], by: str
-    ) -> None:
-        by_run: dict[str, list[str]] = {}
-        for item in items:
-            by_run.setdefault(item.run_id, []).append(item.key)
-        for run_id, draft_ids in by_run.items():
-            self.record(run_id, "export", {"draft_ids": draft_ids, "files": files, "by": by})

@@ -13,7 +13,7 @@ import csv
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,11 +24,15 @@ from pydantic import BaseModel
 
 from agent.offline.labels import Words
 from agent.ui.draft_text import (
+    Note,
     channel_text,
     customer_text,
+    note_part,
+    note_text,
     offer_text,
     products_text,
     status_text,
+    with_note,
 )
 from agent.ui.format import field
 from tools.files import atomic_write
@@ -86,6 +90,7 @@ class DraftItem:
     run_id: str = ""  # the agent run that wrote the draft (its trace records the review)
     reason: str = ""  # why a second draft for the same customer, channel and campaign is ok
     exported_at: str = ""  # when this draft was exported (ISO time), "" before
+    said: Note | None = None  # ``note`` as keys, said again in the reader's language
 
 
 @dataclass
@@ -244,16 +249,19 @@ def draft_detail(item: DraftItem | None, words: Words | None = None) -> str:
     if offer:
         lines.append(f"**{w.ui('draft_offer')}:** {offer_text(offer, w)}")
     if item.reason:
-        lines.append(f"**Approved as a second message because:** {item.reason}")
+        lines.append(f"**{w.say('review', 'detail_reason')}** {item.reason}")
     if item.exported_at:
-        lines.append(f"**Exported:** {item.exported_at[:16].replace('T', ' ')} UTC")
-    if item.note:
-        lines.append(f"_{item.note}_")
+        when = item.exported_at[:16].replace("T", " ")
+        lines.append(f"**{w.say('review', 'detail_exported')}** {when} UTC")
+    note = note_text(item, w)
+    if note:
+        lines.append(f"_{note}_")
     return "\n\n".join(lines)
 
 
 def edit_draft(
-    item: DraftItem, changes: Mapping[str, str], check: Callable[[Any], Any]
+    item: DraftItem, changes: Mapping[str, str], check: Callable[[Any], Any],
+    words: Words | None = None,
 ) -> DraftItem:
     """Apply edited text to a draft and re-check it with the guard.
 
@@ -261,6 +269,7 @@ def edit_draft(
         item: The queue item being edited.
         changes: New text per field; fields the channel does not have are ignored.
         check: Runs the copy guard on the edited draft and returns its verdict.
+        words: The reviewer's words (the note's language; English by default).
 
     Returns:
         The edited item, back to "pending" (an edit needs a fresh approval).
@@ -270,7 +279,7 @@ def edit_draft(
         k: v for k, v in changes.items() if k in allowed and v != field(item.draft, k, default="")
     }
     if not update:
-        return replace(item, note="No changes to save.")
+        return with_note(item, words, note_part("no_changes"))
     draft = item.draft
     edited: Any = (
         draft.model_copy(update=update)
@@ -282,20 +291,18 @@ def edit_draft(
         edited = edited.model_copy(update={"guard": verdict})
     else:
         edited["guard"] = verdict
-    note = (
-        "Edited and re-checked: the guard passed."
-        if guard_passed(edited)
-        else "Edited and re-checked: the guard found problems; fix them before approving."
-    )
-    return replace(item, draft=edited, status="pending", edited=True, note=note)
+    key = "edited_passed" if guard_passed(edited) else "edited_failed"
+    return with_note(item, words, note_part(key), draft=edited, status="pending", edited=True)
 
 
-def set_status(item: DraftItem, status: DraftStatus) -> DraftItem:
-    """Approve or reject a draft; a draft that fails the guard cannot be approved."""
+def set_status(item: DraftItem, status: DraftStatus, words: Words | None = None) -> DraftItem:
+    """Approve or reject a draft; a draft that fails the guard cannot be approved.
+
+    The note is said in ``words``' language (English by default).
+    """
     if status == "approved" and not guard_passed(item.draft):
-        return replace(item, note="This draft fails the guard; edit it until it passes.")
-    note = "Approved." if status == "approved" else "Rejected."
-    return replace(item, status=status, note=note)
+        return with_note(item, words, note_part("fails_guard"))
+    return with_note(item, words, note_part(status), status=status)
 
 
 def replace_item(items: Sequence[DraftItem], new: DraftItem) -> list[DraftItem]:

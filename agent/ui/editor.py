@@ -15,11 +15,10 @@ writes the draft again through the copy room, whose guard then accepts exactly t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from agent.offline.labels import Words
-from agent.ui.draft_text import offer_text
+from agent.ui.draft_text import note_part, offer_text, with_note
 from agent.ui.drafts import DraftItem, guard_passed, guard_problem_codes
 from agent.ui.format import field
 from agent.ui.warmup import Lang
@@ -29,15 +28,12 @@ LIMITS = {"GSM-7": (160, 153), "UCS-2": (70, 67)}
 
 
 def sms_meter(size: Any, lang: Lang = "en") -> str:
-    """One Markdown line for an ``SmsSize`` (encoding, units, parts)."""
+    """One Markdown line for an ``SmsSize`` (encoding, units, parts), in the reader's language."""
     single, part = LIMITS[size.encoding]
     room = (single if size.parts <= 1 else part * size.parts) - size.units
-    if lang == "zh":
-        return (f"📏 **短信：** {size.units} 个字符 · {size.parts} 条 · {size.encoding} "
-                f"（单条 {single} 字，拆分后每条 {part} 字；本条还剩 {room} 字）")
-    parts = "part" if size.parts == 1 else "parts"
-    return (f"📏 **SMS:** {size.units} characters · {size.parts} {parts} · {size.encoding} "
-            f"({single} fit in one part, {part} per part once split; {room} left in this part)")
+    key = "sms_meter_one" if size.parts == 1 else "sms_meter_other"
+    return Words(lang).say("review", key, units=size.units, parts=size.parts,
+                           encoding=size.encoding, single=single, part=part, room=room)
 
 
 def meter_for(measure: Any, body: str, channel: str, lang: Lang = "en") -> str:
@@ -72,12 +68,10 @@ def with_offer(item: DraftItem, draft: Any, words: Words | None = None) -> Draft
     It needs a fresh approval; the note says which offer it now carries and whether the
     reviewer's earlier edits to the text were replaced.
     """
-    w = words or Words()
-    offer = field(draft, "offer")
-    note = w.ui("offer_attached", offer=offer_text(offer, w)) if offer else w.ui("offer_removed")
+    parts = [note_part("offer_attached" if field(draft, "offer") else "offer_removed", "ui")]
     if item.edited:
-        note += " " + w.ui("offer_edits_replaced")
-    return replace(item, draft=draft, status="pending", edited=True, note=note)
+        parts.append(note_part("offer_edits_replaced", "ui"))
+    return with_note(item, words, *parts, draft=draft, status="pending", edited=True)
 
 
 def offer_picker(

@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent.offline.labels import Words
+from agent.ui.draft_text import campaign_text, note_part, with_note
 from agent.ui.drafts import DraftItem, campaign_of, find_draft, set_status, write_exports
 from agent.ui.format import field
 
@@ -34,12 +36,12 @@ logger = logging.getLogger(__name__)
 
 LEDGER_NAME = "ledger.jsonl"
 
-#: Why a contact re-check leaves a draft out, in the reviewer's words.
+#: Why a contact re-check leaves a draft out: keys of ``[LANG.review]`` by the check's reason.
 HELD_REASONS = {
-    "no_consent": "no longer consents to {channel}",
-    "unknown_customer": "is no longer in the shop's customers",
-    "unknown_channel": "has an unknown channel",
-    "frequency": "would pass the frequency limit ({rule})",
+    "no_consent": "held_no_consent",
+    "unknown_customer": "held_unknown_customer",
+    "unknown_channel": "held_unknown_channel",
+    "frequency": "held_frequency",
 }
 
 
@@ -50,8 +52,17 @@ def contact_key(item: DraftItem) -> tuple[str, str, str]:
             campaign_of(d))
 
 
-def _label(key: tuple[str, str, str]) -> str:
-    return f"{key[0]} · {key[1]} · {key[2]}"
+def contact_text(item: DraftItem, words: Words | None = None) -> str:
+    """Customer, channel and campaign of a draft as the reviewer reads them.
+
+    English keeps the channel's code ("C00003 · sms · SPRING15", as exports name it); other
+    languages say the channel and the campaign's goal or offer in words.
+    """
+    w = words or Words()
+    cid, channel, campaign = contact_key(item)
+    if w.lang == "en":
+        return f"{cid} · {channel} · {campaign}"
+    return f"{cid} · {w.channel(channel)} · {campaign_text(item.draft, w)}"
 
 
 def approved_twin(items: Sequence[DraftItem], item: DraftItem) -> DraftItem | None:
@@ -61,8 +72,12 @@ def approved_twin(items: Sequence[DraftItem], item: DraftItem) -> DraftItem | No
                  and contact_key(i) == key), None)
 
 
-def approve(items: Sequence[DraftItem], key: str | None, reason: str = "") -> DraftItem | None:
+def approve(
+    items: Sequence[DraftItem], key: str | None, reason: str = "", words: Words | None = None
+) -> DraftItem | None:
     """Approve a draft unless it fails the guard or doubles an approved one without a reason.
+
+    The note (why it stays unapproved, or that it was approved) is said in ``words``.
 
     Returns:
         The new item (its ``note`` says why when it stays unapproved), or None for no draft.
@@ -74,12 +89,10 @@ def approve(items: Sequence[DraftItem], key: str | None, reason: str = "") -> Dr
     reason = " ".join((reason or "").split())
     if twin is not None and not reason:
         n = next(i for i, x in enumerate(items, start=1) if x.key == twin.key)
-        return replace(item, note=(
-            f"Draft {n} is already approved for {_label(contact_key(item))}. One message per "
-            "customer, channel and campaign: reject one, or give a reason to approve both."))
-    new = set_status(item, "approved")
+        return with_note(item, words, note_part("twin", n=n, contact=contact_text(item, words)))
+    new = set_status(item, "approved", words)
     if new.status == "approved" and twin is not None:
-        new = replace(new, reason=reason, note=f"Approved as a second message: {reason}")
+        new = with_note(new, words, note_part("second_message", reason=reason), reason=reason)
     return new
 
 
@@ -121,8 +134,10 @@ class ExportPlan:
     """Which approved drafts an export writes, and which it leaves out and why."""
 
     write: list[DraftItem] = dc_field(default_factory=list)
-    repeated: list[str] = dc_field(default_factory=list)  # "1 · C00042 · email · SPRING15 ..."
-    held: list[str] = dc_field(default_factory=list)  # failed the contact re-check
+    #: (number in the queue, draft, why: a key of ``[LANG.review]``) of drafts not written again.
+    repeated: list[tuple[int, DraftItem, str]] = dc_field(default_factory=list)
+    #: (number in the queue, draft, the contact check) of drafts that failed the re-check.
+    held: list[tuple[int, DraftItem, Any]] = dc_field(default_factory=list)
 
 
 def plan_export(
@@ -148,9 +163,9 @@ def plan_export(
         key = contact_key(item)
         draft_id = str(field(item.draft, "draft_id", default=item.key))
         if item.exported_at or draft_id in done_ids:
-            plan.repeated.append(f"{n} · {_label(key)} (already exported)")
+            plan.repeated.append((n, item, "already_exported"))
         elif (key in done_keys or key in taken) and not item.reason:
-            plan.repeated.append(f"{n} · {_label(key)} (this customer already has one)")
+            plan.repeated.append((n, item, "has_one"))
         else:
             candidates.append((n, item))
             taken.add(key)
@@ -161,25 +176,43 @@ def plan_export(
         if verdict.allowed:
             plan.write.append(item)
             continue
-        why = HELD_REASONS.get(verdict.reason, verdict.reason).format(
-            channel=verdict.channel, rule=verdict.rule)
-        plan.held.append(f"{n} · {_label(contact_key(item))}: {why}")
+        plan.held.append((n, item, verdict))
     return plan
 
 
-def export_note(plan: ExportPlan, written: int) -> str:
-    """What an export did, in a few lines of Markdown."""
+def held_reason(verdict: Any, words: Words | None = None) -> str:
+    """Why the contact re-check holds a draft back, in the reviewer's words."""
+    w = words or Words()
+    reason = str(field(verdict, "reason", default="") or "")
+    key = HELD_REASONS.get(reason)
+    if key is None:
+        return w.say("review", "held_other", reason=reason or "-")
+    channel = str(field(verdict, "channel", default="") or "")
+    rule = str(field(verdict, "rule", default="") or "")
+    if w.lang != "en":  # English keeps the rule as the shop states it (exports name codes)
+        channel, rule = w.channel(channel), w.prose(rule)
+    return w.say("review", key, channel=channel, rule=rule)
+
+
+def export_note(plan: ExportPlan, written: int, words: Words | None = None) -> str:
+    """What an export did, in a few lines of Markdown, in the reviewer's language."""
+    w = words or Words()
+    sep = w.ui("problem_sep")
     lines = []
     if written:
-        lines.append(f"Exported {written} approved draft(s).")
+        lines.append(w.say("review", "exported", n=written))
     elif not plan.repeated and not plan.held:
-        lines.append("_Approve at least one draft to export it._")
+        lines.append(f"_{w.say('review', 'approve_first')}_")
     else:
-        lines.append("Nothing new to export.")
+        lines.append(w.say("review", "nothing_new"))
     if plan.repeated:
-        lines.append("**Not exported again:** " + "; ".join(plan.repeated))
+        repeated = [f"{n} · {contact_text(item, w)} ({w.say('review', why)})"
+                    for n, item, why in plan.repeated]
+        lines.append(f"**{w.say('review', 'not_again')}** " + sep.join(repeated))
     if plan.held:
-        lines.append("**Held back at export (re-checked now):** " + "; ".join(plan.held))
+        held = [f"{n} · {contact_text(item, w)}: {held_reason(verdict, w)}"
+                for n, item, verdict in plan.held]
+        lines.append(f"**{w.say('review', 'held')}** " + sep.join(held))
     return "\n\n".join(lines)
 
 

@@ -232,32 +232,40 @@ def apply_update(
         text = str(field(update, "text", default="")).strip()
         result = field(update, "result")
         answer = text or str(field(result, "answer", default="")).strip()
-        out.append({"role": "assistant", "content": answer or "_(no answer)_"})
+        empty = f"_{(words or Words()).say('review', 'no_answer')}_"
+        out.append({"role": "assistant", "content": answer or empty})
     return out
 
 
-def friendly_error(exc: BaseException) -> str:
-    """A message for the chat that explains a failure without a stack trace."""
+def friendly_error(exc: BaseException, words: Words | None = None) -> str:
+    """A message for the chat that explains a failure without a stack trace.
+
+    Said in the interface's language (``[LANG.error]`` of ``prompts/labels.toml``); a tool's
+    own message (a bad argument, a bad file) is quoted as the tool wrote it.
+    """
+    w = words or Words()
     kind = type(exc).__name__
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if kind == "ToolInputError":
-        return f"⚠️ I could not do that: {message}"
-    if isinstance(exc, (ConnectionError, TimeoutError)) or kind in {
-        "APIConnectionError",
-        "APITimeoutError",
-        "ConnectError",
-        "ReadTimeout",
-    }:
-        return (
-            "⚠️ The language model could not be reached. Check the endpoint settings "
-            "(AGENT_OPENAI_BASE_URL) or switch to the offline model, then try again."
-        )
+        return w.say("error", "tool_input", message=message)
+    if isinstance(exc, TimeoutError) or kind in _TIMEOUTS:
+        return w.say("error", "timeout")
+    if isinstance(exc, ConnectionError) or kind in _UNREACHABLE:
+        return w.say("error", "unreachable")
+    if kind in {"AuthenticationError", "PermissionDeniedError"}:
+        return w.say("error", "auth")
+    if kind == "RateLimitError":
+        return w.say("error", "rate_limit")
     if kind in {"ValidationError", "ValueError"} and message:
-        return f"⚠️ That request could not be processed: {message}"
-    return (
-        f"⚠️ Something went wrong while answering ({kind}). The details were written to the "
-        "server log; please try again or rephrase the request."
-    )
+        return w.say("error", "invalid", message=message)
+    if isinstance(exc, OSError):  # a disk or permission fault; its message names server paths
+        return w.say("error", "file")
+    return w.say("error", "fault", error_type=kind)
+
+
+#: Error kinds of the OpenAI client and httpx, recognised by name (neither is imported here).
+_TIMEOUTS = frozenset({"APITimeoutError", "ReadTimeout", "ConnectTimeout", "TimeoutException"})
+_UNREACHABLE = frozenset({"APIConnectionError", "ConnectError"})
 
 
 # --------------------------------------------------------------------------- status line

@@ -1,7 +1,8 @@
-"""Template composition of drafts: goals, inputs, and pieces fitted to the channel's limits.
+"""Template composition of drafts: pieces fitted to the channel's limits.
 
-``draft_message`` (``tools.copy.drafting``) resolves its inputs here (the goal, the customer,
-the products) and composes the text fields from the copy templates in ``prompts/copy/``
+``draft_message`` (``tools.copy.drafting``) resolves its inputs first (the goal, the customer,
+the products: ``tools.copy.inputs``) and composes the text fields here from the copy templates
+in ``prompts/copy/``
 (per channel and language, with the goal wording in ``goals_<lang>.md``), filled only with
 facts. Pieces are dropped in a fixed order until the text fits the channel's limits
 (``tools.copy.rules``), so every template draft is ready to send and passes the guard.
@@ -9,15 +10,11 @@ facts. Pieces are dropped in a fixed order until the text fits the channel's lim
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from tools.copy.guard_checks import catalog_rows, customer_rows
 from tools.copy.rules import (
     EMAIL_PREHEADER_MAX,
     EMAIL_SUBJECT_MAX,
@@ -35,111 +32,8 @@ from tools.errors import ToolInputError
 if TYPE_CHECKING:
     from tools.copy.models import DraftProduct, Offer
 
-#: Goals a draft can serve; each has its wording in ``prompts/copy/goals_<lang>.md``.
-GOALS: tuple[str, ...] = (
-    "re-engage",
-    "win-back",
-    "promotion",
-    "recommendations",
-    "thank-you",
-    "welcome",
-)
-_GOAL_ALIASES: dict[str, str] = {
-    "reengage": "re-engage",
-    "re-engagement": "re-engage",
-    "reengagement": "re-engage",
-    "reactivate": "re-engage",
-    "reactivation": "re-engage",
-    "召回": "re-engage",
-    "唤醒": "re-engage",
-    "winback": "win-back",
-    "lapsed": "win-back",
-    "churn": "win-back",
-    "retention": "win-back",
-    "挽回": "win-back",
-    "挽留": "win-back",
-    "promo": "promotion",
-    "sale": "promotion",
-    "offer": "promotion",
-    "discount": "promotion",
-    "coupon": "promotion",
-    "促销": "promotion",
-    "优惠": "promotion",
-    "折扣": "promotion",
-    "recommendation": "recommendations",
-    "recommend": "recommendations",
-    "picks": "recommendations",
-    "cross-sell": "recommendations",
-    "upsell": "recommendations",
-    "personalized": "recommendations",
-    "推荐": "recommendations",
-    "thanks": "thank-you",
-    "thank-you-note": "thank-you",
-    "loyalty": "thank-you",
-    "appreciation": "thank-you",
-    "感谢": "thank-you",
-    "onboarding": "welcome",
-    "欢迎": "welcome",
-}
 #: Products an e-mail lists at most; an SMS or push features one.
 MAX_EMAIL_PRODUCTS = 5
-
-
-# --- inputs --------------------------------------------------------------------------------------
-
-
-def resolve_goal(goal: str) -> str:
-    """Map a goal (or an alias, English or Chinese) to one of ``GOALS``.
-
-    Raises:
-        ToolInputError: the goal is unknown (close goals are suggested).
-    """
-    key = re.sub(r"[\s_]+", "-", goal.strip().lower())
-    if key in GOALS:
-        return key
-    if key in _GOAL_ALIASES:
-        return _GOAL_ALIASES[key]
-    close = difflib.get_close_matches(key, [*GOALS, *_GOAL_ALIASES], n=3, cutoff=0.6)
-    hint = (
-        f"; did you mean {', '.join(repr(_GOAL_ALIASES.get(c, c)) for c in close)}?"
-        if close
-        else ""
-    )
-    raise ToolInputError(f"goal {goal!r} is unknown; goals: {', '.join(GOALS)}{hint}")
-
-
-def _close(value: str, choices: pd.Series) -> str:
-    matches = difflib.get_close_matches(value, choices.astype(str).tolist(), n=3, cutoff=0.6)
-    return f"; close matches: {', '.join(matches)}" if matches else ""
-
-
-def find_customer(customers: pd.DataFrame, customer_id: str) -> dict[str, object]:
-    """The customer's row; unknown ids raise with close matches."""
-    row = customer_rows(customers).get(customer_id)
-    if row is None:
-        raise ToolInputError(
-            f"customer_id {customer_id!r} is not a known customer"
-            + _close(customer_id, customers["customer_id"])
-        )
-    return row
-
-
-def find_products(products: pd.DataFrame, product_ids: Sequence[str]) -> list[dict[str, object]]:
-    """The products' rows (each once, in order); unknown or out-of-stock ids raise."""
-    rows = catalog_rows(products)
-    out = []
-    for pid in dict.fromkeys(product_ids):
-        row = rows.get(pid)
-        if row is None:
-            raise ToolInputError(
-                f"product_id {pid!r} is not in the catalog" + _close(pid, products["product_id"])
-            )
-        if int(str(row["stock"])) <= 0:
-            raise ToolInputError(
-                f"product {pid} ({row['title']}) is out of stock; pick another product"
-            )
-        out.append(row)
-    return out
 
 
 # --- composition ----------------------------------------------------------------------------

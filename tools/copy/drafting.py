@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from tools.copy.compose import GOALS as GOALS
 from tools.copy.compose import MAX_EMAIL_PRODUCTS as MAX_EMAIL_PRODUCTS
 from tools.copy.compose import (
     Composer,
@@ -32,11 +31,11 @@ from tools.copy.compose import (
     compose_email,
     compose_push,
     compose_sms,
-    find_customer,
-    find_products,
 )
-from tools.copy.compose import resolve_goal as resolve_goal
 from tools.copy.guard import check_draft
+from tools.copy.inputs import GOALS as GOALS
+from tools.copy.inputs import find_customer, find_products
+from tools.copy.inputs import resolve_goal as resolve_goal
 from tools.copy.models import Draft, DraftProduct, GroundingFacts, GuardVerdict, Offer
 from tools.copy.rewrite import MAX_REWRITE_ATTEMPTS as MAX_REWRITE_ATTEMPTS
 from tools.copy.rewrite import Rewriter as Rewriter

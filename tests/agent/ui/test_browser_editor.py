@@ -75,7 +75,7 @@ def test_meter_offer_picker_and_drafts_table_in_the_marketers_language(
 ) -> None:
     lang = "zh" if locale.startswith("zh") else "en"
     words = label_tables()[lang]
-    ui = words["ui"]
+    ui, review = words["ui"], words["review"]
     shots = Path(app.log).parent / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
@@ -128,7 +128,7 @@ def test_meter_offer_picker_and_drafts_table_in_the_marketers_language(
         detail = page.locator("#draft-detail").inner_text()
         assert ui["guard_ok"] in detail and "SPRING15" in detail
         page.click("#approve-draft")
-        page.locator("#draft-detail", has_text="Approved.").wait_for()
+        page.locator("#draft-detail", has_text=review["approved"]).wait_for()
         assert ui["draft_approved"] in _column(page, 7)[0]
         page.screenshot(path=str(shots / f"editor-{locale}-offer.png"), full_page=True)
 
@@ -141,10 +141,10 @@ def test_meter_offer_picker_and_drafts_table_in_the_marketers_language(
         page.locator("#draft-detail", has_text=reason).wait_for()
         assert ui["guard_bad"] in page.locator("#draft-detail").inner_text()
         page.click("#approve-draft")
-        page.locator("#draft-detail", has_text="fails the guard").wait_for()
+        page.locator("#draft-detail", has_text=review["fails_guard"]).wait_for()
         body.fill(offered)
         page.click("#save-draft")
-        page.locator("#draft-detail", has_text="the guard passed").wait_for()
+        page.locator("#draft-detail", has_text=review["edited_passed"]).wait_for()
 
         # -- the drafts table: words and names, no codes ---------------------------------------
         _ask(page, EMAIL_REQUEST[locale])

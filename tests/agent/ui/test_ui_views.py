@@ -236,6 +236,46 @@ def test_errors_read_as_sentences_without_a_stack_trace() -> None:
     assert "could not be reached" in views.friendly_error(ConnectionRefusedError("refused"))
 
 
+class APITimeoutError(Exception):
+    """Named like the OpenAI client's timeout (the app recognises it by name)."""
+
+
+class RateLimitError(Exception):
+    """Named like the OpenAI client's rate limit."""
+
+
+@pytest.mark.parametrize(
+    ("exc", "en", "zh"),
+    [
+        ("tool", "I could not do that: unknown customer C00042",
+         "无法完成：unknown customer C00042"),
+        (ConnectionRefusedError("refused"), "could not be reached", "无法连接语言模型"),
+        (APITimeoutError("slow"), "did not answer in time", "未能及时回答"),
+        (RateLimitError("429"), "too many requests", "请求过多"),
+        (ValueError("budget must be positive"), "could not be processed: budget must be positive",
+         "无法处理这个请求：budget must be positive"),
+        (PermissionError(13, "Permission denied", "/srv/state/exports/x.csv"),
+         "could not be read or written", "无法读取或写入文件"),
+        (RuntimeError("boom"), "Something went wrong while answering (RuntimeError)",
+         "回答时出错了（RuntimeError）"),
+    ],
+    ids=["tool", "unreachable", "timeout", "rate-limit", "invalid", "file", "fault"],
+)
+def test_errors_are_framed_in_the_interfaces_language(exc: Any, en: str, zh: str) -> None:
+    from tests.agent.offline.test_answer_words import latin_words
+    from tools.errors import ToolInputError
+
+    error = ToolInputError("unknown customer C00042") if exc == "tool" else exc
+    english = views.friendly_error(error, views.Words("en"))
+    chinese = views.friendly_error(error, views.Words("zh"))
+    assert en in english and zh in chinese
+    assert english == views.friendly_error(error)  # English without words given
+    assert "/srv/state" not in english + chinese  # a file fault names no server path
+    # Apart from the tool's own message, the error's kind and setting names: all Chinese.
+    allowed = "\n".join([str(error), type(error).__name__, "AGENT_OPENAI_BASE_URL", "API"])
+    assert latin_words(chinese, allowed) == [], chinese
+
+
 # --------------------------------------------------------------------------- panels
 
 
