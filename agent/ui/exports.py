@@ -55,13 +55,11 @@ def contact_key(item: DraftItem) -> tuple[str, str, str]:
 def contact_text(item: DraftItem, words: Words | None = None) -> str:
     """Customer, channel and campaign of a draft as the reviewer reads them.
 
-    English keeps the channel's code ("C00003 · sms · SPRING15", as exports name it); other
-    languages say the channel and the campaign's goal or offer in words.
+    The channel and the campaign's goal or offer in words ("C00003 · SMS · SPRING15"), in the
+    interface's language.
     """
     w = words or Words()
-    cid, channel, campaign = contact_key(item)
-    if w.lang == "en":
-        return f"{cid} · {channel} · {campaign}"
+    cid, channel, _ = contact_key(item)
     return f"{cid} · {w.channel(channel)} · {campaign_text(item.draft, w)}"
 
 
@@ -200,7 +198,7 @@ def export_note(plan: ExportPlan, written: int, words: Words | None = None) -> s
     sep = w.ui("problem_sep")
     lines = []
     if written:
-        lines.append(w.say("review", "exported", n=written))
+        lines.append(w.say("review", "exported", drafts=w.count("approved_draft", written)))
     elif not plan.repeated and not plan.held:
         lines.append(f"_{w.say('review', 'approve_first')}_")
     else:

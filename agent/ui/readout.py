@@ -177,7 +177,7 @@ def readout_summary(readout: Any, words: Words | None = None) -> str:
     small = [c for c in cells if not field(c, "lift_is_real", default=False)
              and not field(c, "differs_from_prediction", default=False)]
     if small:
-        text += "\n\n_" + say("readout", "small", cells=len(small)) + "_"
+        text += "\n\n_" + say("readout", "small", cells=w.count("cell", len(small))) + "_"
     return text
 
 

@@ -48,13 +48,13 @@ def test_a_second_message_for_the_same_customer_needs_a_reason(cb: AppCallbacks)
     first, second = sess.drafts[0].key, sess.drafts[1].key
     cb.approve(first, "", sess)
     out = cb.approve(second, "  ", sess)
-    assert "already approved for C00003 · sms" in out["detail_md"]
+    assert "already approved for C00003 · SMS" in out["detail_md"]
     assert sess.drafts[1].status == "pending"
     out = cb.approve(second, "customer asked for a reminder", sess)
     assert sess.drafts[1].status == "approved"
     assert "customer asked for a reminder" in out["detail_md"]
     exported = cb.export(sess, "ana")
-    assert exported["export_md"].startswith("Exported 2 approved draft(s).")
+    assert exported["export_md"].startswith("Exported 2 approved drafts.")
     rows = _rows(_files(exported)[0])
     assert [r["override_reason"] for r in rows] == ["", "customer asked for a reminder"]
     events = [e.data for e in load_run(cb.settings.trace_dir, sess.drafts[1].run_id).events
@@ -87,14 +87,14 @@ def test_an_export_writes_only_what_is_new_and_says_what_it_leaves_out(
     again = cb.export(sess, "ana")
     assert again["csv_file"].props["visible"] is False
     assert "Nothing new to export" in again["export_md"]
-    assert "C00003 · sms" in again["export_md"] and "already exported" in again["export_md"]
+    assert "C00003 · SMS" in again["export_md"] and "already exported" in again["export_md"]
 
     # A new browser session drafts the same customer and campaign: the ledger remembers.
     other = new_session()
     list(cb.respond("Draft an SMS for C00003", None, other))
     cb.approve(other.drafts[0].key, "", other)
     out = cb.export(other, "ben")
-    assert "Not exported again:** 1 · C00003 · sms" in out["export_md"]
+    assert "Not exported again:** 1 · C00003 · SMS" in out["export_md"]
     assert out["csv_file"].props["visible"] is False
 
 
@@ -107,9 +107,9 @@ def test_export_rechecks_the_frequency_rules(cb: AppCallbacks) -> None:
     for item in sess.drafts:
         cb.approve(item.key, "", sess)
     out = cb.export(sess, None)
-    assert out["export_md"].startswith("Exported 1 approved draft(s).")
+    assert out["export_md"].startswith("Exported 1 approved draft.")
     assert "Held back at export" in out["export_md"]
-    assert "C00010 · sms" in out["export_md"] and "at most 1 message in 14 days" in out["export_md"]
+    assert "C00010 · SMS" in out["export_md"] and "at most 1 message in 14 days" in out["export_md"]
     rows = _rows(_files(out)[0])
     assert [r["customer_id"] for r in rows] == ["C00004"]
     assert rows[0]["exported_by"] == "local user"

@@ -54,7 +54,7 @@ def test_review_actions_are_recorded_in_the_trace_of_the_drafts_run(
     cb.save(key, "", "", "", original, sess)
     cb.approve(key, "", sess)
     exported = cb.export(sess)
-    assert exported["export_md"] == "Exported 1 approved draft(s)."
+    assert exported["export_md"] == "Exported 1 approved draft."
     files = [Path(exported[k].props["value"]).name for k in ("csv_file", "jsonl_file")]
     cb.reject(key, sess)
 
