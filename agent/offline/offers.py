@@ -55,33 +55,10 @@ def read_offers(text: str, reading: Reading) -> list[tuple[int, int]]:
     return spans
 
 
-def offer_arguments(reading: Reading) -> dict[str, Any] | None:
-    """``draft_message``'s ``offer`` from the reading (None when the request names none).
+def _priced_offer(reading: Reading) -> dict[str, Any] | None:
+    """The discount and free shipping the request names, as one offer (None: neither).
 
-    The name restates the offer in plain words; the copy says it in the draft's language.
-    """
-    if not (reading.discount_pct or reading.offer_code or reading.free_shipping):
-        return None
-    parts = []
-    if reading.discount_pct:
-        parts.append(f"{reading.discount_pct:g}% off")
-    if reading.free_shipping:
-        parts.append("free shipping")
-    if reading.offer_code and not parts:
-        parts.append(f"code {reading.offer_code}")
-    offer: dict[str, Any] = {"name": " + ".join(parts)}
-    if reading.discount_pct:
-        offer["discount_pct"] = reading.discount_pct
-    if reading.offer_code:
-        offer["code"] = reading.offer_code
-    return offer
-
-
-def plan_offers(reading: Reading) -> list[dict[str, Any]] | None:
-    """``optimize_campaign``'s ``offers`` from the reading (None: the tool's own choice).
-
-    A discount and free shipping named together are one offer ("15% off + free shipping");
-    a code belongs to the drafts, not to the plan's costs.
+    Named "15% off + free shipping": the name restates the offer in plain words.
     """
     parts = []
     if reading.discount_pct:
@@ -93,4 +70,25 @@ def plan_offers(reading: Reading) -> list[dict[str, Any]] | None:
     offer: dict[str, Any] = {"name": " + ".join(parts)}
     if reading.discount_pct:
         offer["discount_pct"] = reading.discount_pct
-    return [offer]
+    return offer
+
+
+def offer_arguments(reading: Reading) -> dict[str, Any] | None:
+    """``draft_message``'s ``offer`` from the reading (None when the request names none).
+
+    The copy says the offer in the draft's language; a code alone is an offer too.
+    """
+    offer = _priced_offer(reading)
+    if reading.offer_code:
+        offer = offer or {"name": f"code {reading.offer_code}"}
+        offer["code"] = reading.offer_code
+    return offer
+
+
+def plan_offers(reading: Reading) -> list[dict[str, Any]] | None:
+    """``optimize_campaign``'s ``offers`` from the reading (None: the tool's own choice).
+
+    A code belongs to the drafts, not to the plan's costs.
+    """
+    offer = _priced_offer(reading)
+    return [offer] if offer else None

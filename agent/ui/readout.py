@@ -127,12 +127,9 @@ def upload_name(plan_id: str, filename: str) -> str:
 
 
 def _total_verdict(w: Words, totals: Any) -> str:
-    """The campaign's verdict from its numbers (the tool's own sentence is English only)."""
-    lo, hi = field(totals, "incremental_revenue_ci", default=(0.0, 0.0))
-    p_lo, p_hi = field(totals, "predicted_incremental_revenue_ci", default=(0.0, 0.0))
-    measured = float(field(totals, "incremental_revenue", default=0.0) or 0.0)
-    head = "total_real" if float(lo) > 0 else "total_lost" if float(hi) < 0 else "total_unclear"
-    inside = float(p_lo) <= measured <= float(p_hi)
+    """The campaign's verdict in words (the tool's own sentence is English only)."""
+    head = f"total_{field(totals, 'outcome', default='unclear')}"
+    inside = bool(field(totals, "within_prediction", default=False))
     return w.say("readout", "verdict", head=w.say("readout", head),
                  against=w.say("readout", "inside" if inside else "outside"))
 

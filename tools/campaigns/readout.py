@@ -23,6 +23,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -86,6 +87,10 @@ class ReadoutTotals(BaseModel):
     incremental_revenue_ci: tuple[float, float]
     predicted_incremental_revenue: float
     predicted_incremental_revenue_ci: tuple[float, float]
+    outcome: Literal["real", "lost", "unclear"] = Field(
+        description="Incremental revenue above zero, below zero, or not told from zero (95%).")
+    within_prediction: bool = Field(
+        description="Whether the measured revenue lies inside the plan's predicted interval.")
     verdict: str
 
 
@@ -226,13 +231,12 @@ def compute_readout(plan: CampaignPlan, results: pd.DataFrame) -> tuple[list[Cel
     pr_lo, pr_hi = plan.totals.incremental_revenue_ci
     half_c, half_r = Z95 * math.sqrt(conv_var), Z95 * math.sqrt(rev_var)
     rev_ci_total = (rev_total - half_r, rev_total + half_r)
-    if rev_ci_total[0] > 0:
-        verdict = "the campaign brought real incremental revenue"
-    elif rev_ci_total[1] < 0:
-        verdict = "the campaign lost revenue"
-    else:
-        verdict = "the campaign's incremental revenue cannot be told from zero"
+    outcome: Literal["real", "lost", "unclear"] = (
+        "real" if rev_ci_total[0] > 0 else "lost" if rev_ci_total[1] < 0 else "unclear")
     inside = pr_lo <= rev_total <= pr_hi
+    verdict = {"real": "the campaign brought real incremental revenue",
+               "lost": "the campaign lost revenue",
+               "unclear": "the campaign's incremental revenue cannot be told from zero"}[outcome]
     verdict += ("; within the plan's predicted interval" if inside
                 else "; outside the plan's predicted interval")
     totals = ReadoutTotals(
@@ -244,6 +248,8 @@ def compute_readout(plan: CampaignPlan, results: pd.DataFrame) -> tuple[list[Cel
         incremental_revenue_ci=(round(rev_ci_total[0], 2), round(rev_ci_total[1], 2)),
         predicted_incremental_revenue=pred_rev,
         predicted_incremental_revenue_ci=(pr_lo, pr_hi),
+        outcome=outcome,
+        within_prediction=inside,
         verdict=verdict,
     )
     return cells, totals

@@ -113,11 +113,9 @@ def picked_offer(
     """
     code = (code or "").strip() or None
     try:
-        if key == AS_DRAFTED:
-            if current is None:
-                return Offer(name=_names(language)["code"], code=code) if code else None
+        if key == AS_DRAFTED and current is not None:
             return Offer(**{**current.model_dump(), "code": code})
-        if key == NO_OFFER:
+        if key in (NO_OFFER, AS_DRAFTED):  # a code alone is an offer
             return Offer(name=_names(language)["code"], code=code) if code else None
         if key == FREE_SHIPPING:
             return Offer(name=_names(language)["free_shipping"], code=code)

@@ -39,6 +39,7 @@ READOUT: dict[str, Any] = {
     "totals": {"treated": 247, "holdout": 29, "incremental_revenue": 2411.5,
                "incremental_revenue_ci": (-120.0, 4943.0), "predicted_incremental_revenue":
                2062.9, "predicted_incremental_revenue_ci": (900.0, 3200.0),
+               "outcome": "unclear", "within_prediction": True,
                "verdict": "the campaign's incremental revenue cannot be told from zero"},
     "cells": [
         {"segment": "at_risk", "channel": "email", "offer": "20% off", "treated": 246,
@@ -130,10 +131,12 @@ def test_the_readout_reads_all_in_chinese() -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_the_verdict_follows_the_numbers(lang: str) -> None:
+def test_the_verdict_says_the_read_outs_outcome_in_words(lang: str) -> None:
     w = Words(lang)
-    real = {**READOUT, "totals": {**READOUT["totals"], "incremental_revenue_ci": (10.0, 90.0),
-                                  "incremental_revenue": 4000.0}}
+    text = readout.readout_summary(READOUT, w)
+    assert w.say("readout", "total_unclear") in text and w.say("readout", "inside") in text
+    real = {**READOUT, "totals": {**READOUT["totals"], "outcome": "real",
+                                  "within_prediction": False}}
     text = readout.readout_summary(real, w)
     assert w.say("readout", "total_real") in text and w.say("readout", "outside") in text
 

@@ -70,6 +70,11 @@ def test_read_out_gives_lift_per_cell_and_joins_the_shop(shop_dir: Path) -> None
     results.to_csv(file, index=False)
     readout = call_tool(deps, "read_out_campaign",
                         {"plan_id": plan.plan_id, "results_path": str(file)})
+    totals = readout.totals
+    lo, hi = totals.incremental_revenue_ci
+    assert totals.outcome == ("real" if lo > 0 else "lost" if hi < 0 else "unclear")
+    p_lo, p_hi = totals.predicted_incremental_revenue_ci
+    assert totals.within_prediction == (p_lo <= totals.incremental_revenue <= p_hi)
     assert {(c.segment, c.channel, c.offer) for c in readout.cells} == {
         (r.segment, r.channel, r.offer) for r in plan.rows if r.holdout}
     merged = results.set_index("customer_id")
